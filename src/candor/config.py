@@ -1,0 +1,134 @@
+"""One typed settings object, built once from ``CANDOR_*`` environment variables.
+
+Every field carries its default and a line of help in its metadata; the README's settings table
+is checked against these by ``tests/test_docs.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from candor.errors import ConfigurationError
+
+ENV_PREFIX = "CANDOR_"
+
+DETECTORS = ("hog", "cnn", "hog+cnn")
+
+
+def _default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "candor"
+
+
+def _setting(default: Any, help: str, **kwargs: Any) -> Any:
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration. Build with :meth:`from_env`, or directly in tests."""
+
+    data_dir: Path = field(
+        default_factory=_default_data_dir,
+        metadata={
+            "help": "Directory for the database, model files and local media buckets "
+            "(default: $XDG_DATA_HOME/candor or ~/.local/share/candor)."
+        },
+    )
+    face_detector: str = _setting(
+        "hog+cnn",
+        "Face detector: 'hog' (dlib HOG, fast, frontal), 'cnn' (dlib MMOD, slow on CPU) or "
+        "'hog+cnn' (HOG first, MMOD only when HOG finds no face).",
+    )
+    hog_upsample: int = _setting(
+        1, "Times the HOG detector upsamples the image; 1 finds faces down to about 40 px."
+    )
+    landmarks_68: bool = _setting(
+        False,
+        "Enable dlib's 68-point landmark model (trained on iBUG 300-W, non-commercial licence): "
+        "adds the extra landmark types, EyesOpen and MouthOpen to Attributes=['ALL'].",
+    )
+    max_image_pixels: int = _setting(
+        36_000_000, "Largest image, in pixels, that will be decoded; larger ones are refused."
+    )
+    max_detect_pixels: int = _setting(
+        4_000_000,
+        "Images with more pixels are downscaled to this size for face detection; landmarks and "
+        "descriptors still use the full image.",
+    )
+    media_root: Path | None = _setting(
+        None, "Directory holding one folder per S3 bucket (default: DATA_DIR/media)."
+    )
+    s3_endpoint_url: str | None = _setting(
+        None,
+        "When set, S3Object inputs are read from this S3-compatible endpoint through boto3 "
+        "instead of local folders.",
+    )
+
+    @property
+    def media_dir(self) -> Path:
+        return self.media_root if self.media_root is not None else self.data_dir / "media"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def __post_init__(self) -> None:
+        if self.face_detector not in DETECTORS:
+            raise ConfigurationError(
+                f"face_detector must be one of {', '.join(DETECTORS)}, got {self.face_detector!r}"
+            )
+        if not 0 <= self.hog_upsample <= 3:
+            raise ConfigurationError(f"hog_upsample must be 0..3, got {self.hog_upsample}")
+        if self.max_image_pixels < 80 * 80:
+            raise ConfigurationError("max_image_pixels must be at least 6400")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``CANDOR_<FIELD>`` variables; explicit keyword overrides win."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = str(f.type)
+    try:
+        if "Path" in kind:
+            return Path(raw).expanduser()
+        if kind == "bool":
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{ENV_PREFIX}{f.name.upper()} must be a {kind}, got {raw!r}"
+        ) from None
+    return raw
+
+
+def settings_help() -> list[tuple[str, str, str]]:
+    """(environment variable, default, help) for every setting, for docs and ``--help``."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        if f.default is not dataclasses.MISSING:
+            default = repr(f.default)
+        else:
+            default = "(computed)"
+        rows.append((ENV_PREFIX + f.name.upper(), default, f.metadata["help"]))
+    return rows

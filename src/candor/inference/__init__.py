@@ -1,0 +1,1 @@
+"""Models behind small Protocols. Nothing here loads at import time."""

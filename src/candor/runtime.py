@@ -1,0 +1,28 @@
+"""The dependencies services need, built once per process from :class:`Settings`."""
+
+from __future__ import annotations
+
+import functools
+
+from candor.calibration import Calibration, load_calibration
+from candor.config import Settings
+from candor.inference.pipeline import FacePipeline
+from candor.media import LocalMediaSource, MediaSource, S3MediaSource
+
+
+class Runtime:
+    """Holds settings, the media source and the models. Models load lazily on first use."""
+
+    def __init__(self, settings: Settings, media: MediaSource | None = None) -> None:
+        self.settings = settings
+        if media is None:
+            if settings.s3_endpoint_url:
+                media = S3MediaSource(settings.s3_endpoint_url)
+            else:
+                media = LocalMediaSource(settings.media_dir)
+        self.media = media
+        self.faces = FacePipeline(settings)
+
+    @functools.cached_property
+    def calibration(self) -> Calibration:
+        return load_calibration(self.faces.embedding_model)

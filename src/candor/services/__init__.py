@@ -1,0 +1,1 @@
+"""One module per operation group. Keyword arguments in, frozen dataclasses out."""

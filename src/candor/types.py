@@ -1,0 +1,84 @@
+"""Frozen result types shared by services, the wire layer and the in-process client.
+
+Coordinates are ratios of the image's width and height, as Rekognition reports them, measured
+on the image after EXIF orientation has been applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    left: float
+    top: float
+    width: float
+    height: float
+
+    def __post_init__(self) -> None:
+        if self.width < 0 or self.height < 0:
+            raise ValueError(
+                f"BoundingBox width and height must be >= 0, but got {self.width}, {self.height}"
+            )
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+
+@dataclass(frozen=True)
+class Landmark:
+    type: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class Pose:
+    roll: float
+    yaw: float
+    pitch: float
+
+
+@dataclass(frozen=True)
+class Quality:
+    brightness: float
+    sharpness: float
+
+
+@dataclass(frozen=True)
+class BoolAttribute:
+    """A yes/no attribute with the confidence that the value is right (50..100)."""
+
+    value: bool
+    confidence: float
+
+
+@dataclass(frozen=True)
+class FaceDetail:
+    bounding_box: BoundingBox
+    confidence: float
+    landmarks: tuple[Landmark, ...]
+    pose: Pose
+    quality: Quality
+    eyes_open: BoolAttribute | None = None
+    mouth_open: BoolAttribute | None = None
+
+
+@dataclass(frozen=True)
+class DetectFacesResult:
+    face_details: tuple[FaceDetail, ...]
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    similarity: float
+    face: FaceDetail
+
+
+@dataclass(frozen=True)
+class CompareFacesResult:
+    source_face: FaceDetail
+    matches: tuple[FaceMatch, ...]
+    unmatched: tuple[FaceDetail, ...]
