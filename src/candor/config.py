@@ -17,7 +17,7 @@ from candor.errors import ConfigurationError
 
 ENV_PREFIX = "CANDOR_"
 
-DETECTORS = ("hog", "cnn", "hog+cnn")
+DETECTORS = ("mtcnn", "hog", "cnn", "hog+cnn")
 
 
 def _default_data_dir() -> Path:
@@ -41,9 +41,10 @@ class Settings:
         },
     )
     face_detector: str = _setting(
-        "hog+cnn",
-        "Face detector: 'hog' (dlib HOG, fast, frontal), 'cnn' (dlib MMOD, slow on CPU) or "
-        "'hog+cnn' (HOG first, MMOD only when HOG finds no face).",
+        "mtcnn",
+        "Face detector: 'mtcnn' (ONNX, finds partial and tilted faces), 'hog' (dlib HOG, "
+        "frontal only), 'cnn' (dlib MMOD, slow on CPU) or 'hog+cnn' (MMOD only where HOG "
+        "finds nothing).",
     )
     hog_upsample: int = _setting(
         1, "Times the HOG detector upsamples the image; 1 finds faces down to about 40 px."

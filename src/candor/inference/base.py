@@ -40,8 +40,12 @@ class PixelBox:
 @dataclass(frozen=True)
 class Detection:
     box: PixelBox
-    score: float  # the detector's own margin; not a probability
+    score: float  # the detector's own score: a margin for dlib, a probability for MTCNN
     detector: str
+    # Five points (eye left, eye right, nose tip, mouth left, mouth right) and a face
+    # probability, where the detector provides them (MTCNN does).
+    points5: tuple[Point, ...] | None = None
+    probability: float | None = None
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ class Onet:
         return self._session
 
     def _run(self, image: RGBArray, box: PixelBox) -> tuple[Any, Any, float]:
-        crop = _square_crop(image, box)
+        crop = crop_resized(image, box)
         # O-Net was trained in Caffe's column-major layout: x before y.
         batch = ((crop.astype(np.float32) - 127.5) * 0.0078125).transpose(1, 0, 2)[None]
         session = self._get()
@@ -90,8 +90,8 @@ def _square(box: PixelBox, *, scale: float, shift_up: float) -> PixelBox:
     return PixelBox(cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
-def _square_crop(image: RGBArray, box: PixelBox) -> Any:
-    """The box resampled to 48x48; parts outside the image are black, as MTCNN pads."""
+def crop_resized(image: RGBArray, box: PixelBox, size: int = _SIZE) -> Any:
+    """The box resampled to size x size; parts outside the image are black, as MTCNN pads."""
     h, w = image.shape[:2]
     left, top = int(np.floor(box.left)), int(np.floor(box.top))
     right, bottom = int(np.ceil(box.right)), int(np.ceil(box.bottom))
@@ -100,5 +100,5 @@ def _square_crop(image: RGBArray, box: PixelBox) -> Any:
     sx1, sy1 = min(right, w), min(bottom, h)
     if sx1 > sx0 and sy1 > sy0:
         canvas[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = image[sy0:sy1, sx0:sx1]
-    resized = Image.fromarray(canvas).resize((_SIZE, _SIZE), Image.Resampling.BILINEAR)
+    resized = Image.fromarray(canvas).resize((size, size), Image.Resampling.BILINEAR)
     return np.asarray(resized)
