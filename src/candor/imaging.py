@@ -93,6 +93,8 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImag
             # Our pixel cap is lower than Pillow's bomb threshold; its warning would be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             im = Image.open(io.BytesIO(data), formats=[fmt])
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeException(f"The image has too many pixels: {exc}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InvalidImageFormatException(f"The {fmt} header could not be read: {exc}") from None
     width, height = im.size

@@ -40,7 +40,7 @@ def head_pose(points5: list[Point]) -> tuple[float, float, float]:
     # Signs turn the rotation of the model into the face's motion as a viewer describes it.
     yaw = -math.degrees(math.asin(float(np.clip(-r3[0], -1.0, 1.0))))
     pitch = -math.degrees(math.atan2(float(r3[1]), float(r3[2])))
-    roll = -math.degrees(math.atan2(float(r1[1]), float(r1[0])))
+    roll = math.degrees(math.atan2(float(r2[0]), float(r1[0])))
     return _clamp180(roll), _clamp180(yaw), _clamp180(pitch)
 
 

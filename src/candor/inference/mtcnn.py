@@ -93,7 +93,7 @@ class MtcnnDetector:
         models_dir: Path,
         min_face: int = 20,
         thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8),
-        factor: float = 0.709,
+        factor: float = 0.75,
         pad: float = 0.3,
     ) -> None:
         self.models_dir = models_dir
@@ -117,10 +117,13 @@ class MtcnnDetector:
 
     def detect(self, image: RGBArray) -> list[Detection]:
         pnet, rnet, onet = self._get()
+        # min_face holds for images up to 1920x1080; larger ones scale it up in proportion.
+        height, width = image.shape[:2]
+        min_face = self.min_face * max(1.0, width / 1920, height / 1080)
         # A black border lets the networks see faces cut by the frame as whole faces.
         p = round(self.pad * max(image.shape[:2]))
         padded = np.pad(image, ((p, p), (p, p), (0, 0))) if p else image
-        boxes = self._stage1(pnet, padded)
+        boxes = self._stage1(pnet, padded, min_face)
         boxes, _ = self._refine(rnet, "input_2", ("dense_2", "softmax_1"), 24, padded, boxes, 1)
         boxes, marks = self._refine(
             onet, "input_3", ("dense_5", "softmax_2", "dense_6"), 48, padded, boxes, 2
@@ -140,21 +143,22 @@ class MtcnnDetector:
             )
         return found
 
-    def _scales(self, height: int, width: int) -> list[float]:
-        m = _CELL / self.min_face
+    @staticmethod
+    def _scales(height: int, width: int, min_face: float, factor: float) -> list[float]:
+        m = _CELL / min_face
         side = min(height, width) * m
         scales = []
         while side >= _CELL:
             scales.append(m)
-            m *= self.factor
-            side *= self.factor
+            m *= factor
+            side *= factor
         return scales
 
-    def _stage1(self, pnet: Any, image: RGBArray) -> Boxes:
+    def _stage1(self, pnet: Any, image: RGBArray, min_face: float) -> Boxes:
         h, w = image.shape[:2]
         found = []
         pil = Image.fromarray(image)
-        for scale in self._scales(h, w):
+        for scale in self._scales(h, w, min_face, self.factor):
             sw, sh = math.ceil(w * scale), math.ceil(h * scale)
             scaled = np.asarray(pil.resize((sw, sh), Image.Resampling.BILINEAR))
             batch = _normalize(scaled).transpose(1, 0, 2)[None]

