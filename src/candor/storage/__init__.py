@@ -1,0 +1,1 @@
+"""Metadata storage behind Protocols (:mod:`candor.storage.base`); SQLite is the default."""
