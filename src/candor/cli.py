@@ -133,6 +133,43 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _settings(args: argparse.Namespace, **overrides: Any) -> Settings:
+    return Settings.from_env(data_dir=Path(args.data_dir) if args.data_dir else None, **overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from candor.api.server import serve
+
+    settings = _settings(args, host=args.host, port=args.port, workers=args.workers)
+    return serve(settings, no_auth=args.no_auth)
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from candor.keys import KeyRing, usage
+
+    settings = _settings(args)
+    ring = KeyRing.open(settings.data_dir)
+    if args.keys_command == "create":
+        key = ring.create(args.account, is_admin=args.admin)
+        host = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
+        print(usage(key, f"http://{host}:{settings.port}"))
+        return 0
+    if args.keys_command == "list":
+        print(f"{'access key id':22} {'account':20} {'admin':5}  {'created':20}  revoked")
+        for k in ring.list():
+            revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if k.revoked_at else "-"
+            print(f"{k.access_key_id:22} {k.account_name[:20]:20} {'yes' if k.is_admin else '':5}"
+                  f"  {k.created.strftime('%Y-%m-%d %H:%M:%S'):20}  {revoked}")
+        return 0
+    revoked_key = ring.revoke(args.key_id)
+    if revoked_key is None:
+        print(f"error: no key {args.key_id!r}", file=sys.stderr)
+        return EXIT_SERVICE_ERROR
+    print(f"revoked {revoked_key.access_key_id} (account {revoked_key.account_name}); "
+          "requests signed with it are refused from now on")
+    return 0
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     for name, default, help_text in settings_help():
         print(f"{name}\n    default {default}\n    {help_text}")
@@ -187,6 +224,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--verify", action="store_true", help="only re-check installed files")
     p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser(
+        "serve",
+        help="serve Rekognition's API over HTTP (SigV4-authenticated)",
+        description="Serve Rekognition's JSON API for AWS SDKs and the AWS CLI (set their "
+        "endpoint URL). On an empty data directory the first admin key is created and printed.",
+    )
+    p.add_argument("--host", help="address to bind (default: $CANDOR_HOST or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: $CANDOR_PORT or 8085; 0 = any free)")
+    p.add_argument("--workers", type=int,
+                   help="model worker processes (default: $CANDOR_WORKERS or one per CPU)")
+    p.add_argument("--no-auth", action="store_true",
+                   help="accept unsigned requests; development only, loopback addresses only")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("keys", help="create, list or revoke API keys",
+                       description="API keys for `candor serve` (SigV4 access key id + secret).")
+    keys = p.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    k = keys.add_parser("create", help="create a key; prints its secret once")
+    k.add_argument("--account", default="admin", help="account the key belongs to "
+                   "(created if new; default: admin)")
+    k.add_argument("--admin", action="store_true", help="mark the key as an admin key")
+    keys.add_parser("list", help="list keys (never their secrets)")
+    k = keys.add_parser("revoke", help="revoke a key; takes effect on the next request")
+    k.add_argument("key_id", help="access key id")
+    p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("settings", help="list every CANDOR_* setting with its default")
     p.set_defaults(func=cmd_settings)

@@ -70,6 +70,14 @@ class Settings:
         "When set, S3Object inputs are read from this S3-compatible endpoint through boto3 "
         "instead of local folders.",
     )
+    host: str = _setting(
+        "127.0.0.1",
+        "Address `candor serve` binds; the loopback default keeps it private to this machine.",
+    )
+    port: int = _setting(8085, "TCP port `candor serve` listens on (0 picks a free one).")
+    workers: int = _setting(
+        0, "Worker processes that run the models for `candor serve` (0: one per CPU core)."
+    )
 
     @property
     def media_dir(self) -> Path:
@@ -88,6 +96,10 @@ class Settings:
             raise ConfigurationError(f"hog_upsample must be 0..3, got {self.hog_upsample}")
         if self.max_image_pixels < 80 * 80:
             raise ConfigurationError("max_image_pixels must be at least 6400")
+        if not 0 <= self.port <= 65535:
+            raise ConfigurationError(f"port must be 0..65535, got {self.port}")
+        if self.workers < 0:
+            raise ConfigurationError(f"workers must be 0 (one per CPU) or more, got {self.workers}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
