@@ -1,0 +1,129 @@
+"""What the HTTP layer costs: DetectFaces through boto3 → ``candor serve`` against the
+in-process ``candor.Client``, same image, interleaved so both see the same machine load.
+
+    python bench/http_overhead.py [--repeat 30] [--image PATH] [--workers N]
+
+Prints one markdown table (median and p90 latency in ms) and the ratio; the goal is ≤ 1.15×.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_IMAGE = Path(
+    os.environ.get("CANDOR_SHARED_DATA", ROOT.parent / "shared" / "data")
+) / "faces" / "smoke-face_recognition" / "examples" / "obama.jpg"
+
+
+def start(data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str, str, str]:
+    out = data_dir / "serve.out"
+    with out.open("wb") as fh, (data_dir / "serve.err").open("wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "candor.cli", "--data-dir", str(data_dir), "serve",
+             "--port", "0", "--workers", str(workers)],
+            stdout=fh, stderr=err,
+        )
+    for _ in range(900):
+        text = out.read_text()
+        url = re.search(r"listening on (\S+)", text)
+        if url:
+            key = re.search(r"AWS_ACCESS_KEY_ID=(\S+)", text)
+            secret = re.search(r"AWS_SECRET_ACCESS_KEY=(\S+)", text)
+            assert key and secret
+            return proc, url.group(1), key.group(1), secret.group(1)
+        if proc.poll() is not None:
+            sys.exit(f"candor serve exited: {(data_dir / 'serve.err').read_text()}")
+        time.sleep(0.1)
+    proc.kill()
+    sys.exit("candor serve did not start")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
+    parser.add_argument("--workers", type=int, default=0, help="server workers (0: one per CPU)")
+    args = parser.parse_args()
+
+    import boto3
+    from botocore.config import Config
+
+    import candor
+
+    image = args.image.read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        proc, url, key, secret = start(data_dir, args.workers)
+        try:
+            rek = boto3.client(
+                "rekognition", endpoint_url=url, region_name="us-east-1",
+                aws_access_key_id=key, aws_secret_access_key=secret,
+                config=Config(retries={"max_attempts": 1}),
+            )
+            local = candor.Client(data_dir=data_dir)
+
+            # Load the models in every worker (concurrent calls land on different workers).
+            workers = int(re.search(r"\((\d+) worker", (data_dir / "serve.out").read_text())
+                          .group(1))  # type: ignore[union-attr]
+            warm = [
+                boto3.client("rekognition", endpoint_url=url, region_name="us-east-1",
+                             aws_access_key_id=key, aws_secret_access_key=secret)
+                for _ in range(workers)
+            ]
+            for _ in range(2):
+                threads = [threading.Thread(target=c.detect_faces,
+                                            kwargs={"Image": {"Bytes": image}}) for c in warm]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+            for c in warm:
+                c.close()
+            rek.detect_faces(Image={"Bytes": image})
+            local.detect_faces(Image={"Bytes": image})
+
+            times: dict[str, list[float]] = {"http": [], "inproc": []}
+            calls: dict[str, Any] = {"http": rek.detect_faces, "inproc": local.detect_faces}
+            for _ in range(args.repeat):
+                for name, call in calls.items():
+                    started = time.perf_counter()
+                    call(Image={"Bytes": image})
+                    times[name].append((time.perf_counter() - started) * 1000)
+            rek.close()
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+
+    med = {k: statistics.median(v) for k, v in times.items()}
+    p90 = {k: percentile(v, 0.9) for k, v in times.items()}
+    print(f"DetectFaces on {args.image.name} ({len(image):,} bytes), {args.repeat} calls each, "
+          f"interleaved; server with {workers} workers\n")
+    print("| path | median ms | p90 ms |")
+    print("|---|---:|---:|")
+    print(f"| in-process candor.Client | {med['inproc']:.1f} | {p90['inproc']:.1f} |")
+    print(f"| boto3 → candor serve (HTTP, SigV4) | {med['http']:.1f} | {p90['http']:.1f} |")
+    ratio = med["http"] / med["inproc"]
+    print(f"\nratio (median): {ratio:.3f}× (goal ≤ 1.15×); "
+          f"overhead {med['http'] - med['inproc']:.1f} ms per call")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
