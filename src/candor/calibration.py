@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ class Calibration:
 
     def __post_init__(self) -> None:
         ds = [k.distance for k in self.knots]
-        if len(ds) < 2 or any(b <= a for a, b in zip(ds, ds[1:], strict=False)):
+        if len(ds) < 2 or any(b <= a for a, b in itertools.pairwise(ds)):
             raise ConfigurationError(
                 f"calibration for {self.model} needs >= 2 knots with increasing distance"
             )
@@ -85,7 +86,7 @@ class Calibration:
             return ks[0].distance
         if similarity <= ks[-1].similarity:
             return ks[-1].distance
-        for a, b in zip(ks, ks[1:], strict=False):
+        for a, b in itertools.pairwise(ks):
             if a.similarity >= similarity >= b.similarity:
                 if a.similarity == b.similarity:
                     return b.distance
@@ -124,7 +125,7 @@ class Calibration:
         )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_calibration(model: str) -> Calibration:
     """The shipped calibration for an embedding model, read once per process."""
     name = f"calibration-{model}.json"

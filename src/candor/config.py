@@ -46,6 +46,11 @@ class Settings:
         "frontal only), 'cnn' (dlib MMOD, slow on CPU) or 'hog+cnn' (MMOD only where HOG "
         "finds nothing).",
     )
+    min_face_size: int = _setting(
+        40,
+        "Smallest face MTCNN looks for, in pixels of an image up to 1920x1080; for larger "
+        "images it grows in proportion, as Rekognition documents for its own detector.",
+    )
     hog_upsample: int = _setting(
         1, "Times the HOG detector upsamples the image; 1 finds faces down to about 40 px."
     )
@@ -94,6 +99,8 @@ class Settings:
             )
         if not 0 <= self.hog_upsample <= 3:
             raise ConfigurationError(f"hog_upsample must be 0..3, got {self.hog_upsample}")
+        if not 12 <= self.min_face_size <= 1000:
+            raise ConfigurationError(f"min_face_size must be 12..1000, got {self.min_face_size}")
         if self.max_image_pixels < 80 * 80:
             raise ConfigurationError("max_image_pixels must be at least 6400")
         if not 0 <= self.port <= 65535:

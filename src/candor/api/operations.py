@@ -41,13 +41,13 @@ class UnsupportedOperationError(ServiceError):
 
 def image_input(wire: Wire, member: str) -> ImageInput:
     has_bytes = wire.get("Bytes") is not None
-    s3 = wire.get("S3Object")
+    s3: Wire | None = wire.get("S3Object")
     if has_bytes == (s3 is not None):
         raise InvalidParameterException(
             f"{member} needs exactly one of Bytes or S3Object, got "
             f"{'both' if has_bytes else 'neither'}"
         )
-    if has_bytes:
+    if has_bytes or s3 is None:
         return bytes(wire["Bytes"])
     if not s3.get("Bucket") or not s3.get("Name"):
         raise InvalidParameterException(f"{member}.S3Object needs both Bucket and Name")
@@ -83,7 +83,9 @@ def dispatch(rt: Runtime, operation: str, params: Wire) -> Wire:
     handler = HANDLERS.get(operation)
     if handler is None:
         if operation in REFUSED:
-            raise UnsupportedOperationError(f"{operation} is refused by design. {REFUSED[operation]}")
+            raise UnsupportedOperationError(
+                f"{operation} is refused by design. {REFUSED[operation]}"
+            )
         if operation in service_model().operation_names:
             raise UnsupportedOperationError(
                 f"{operation} is part of Rekognition's API but this Candor does not serve it; "

@@ -144,7 +144,7 @@ class ResNetEmbedder(_Lazy):
         if self.flip:
             chip = dlib.get_face_chip(image, shape, size=150, padding=0.25)
             pair = net.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])])
-            vec = (np.asarray(pair[0], dtype=np.float32) + np.asarray(pair[1], dtype=np.float32)) / 2
+            vec = (np.asarray(pair[0], np.float32) + np.asarray(pair[1], np.float32)) / 2
         else:
             vec = np.asarray(net.compute_face_descriptor(image, shape), dtype=np.float32)
         return Embedding(model=self.name, data=vec.astype("<f4").tobytes())

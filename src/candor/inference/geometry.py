@@ -51,7 +51,7 @@ def _clamp180(angle: float) -> float:
 def face_crop_gray(image: RGBArray, box: PixelBox, size: int = 96) -> NDArray[np.float32]:
     h, w = image.shape[:2]
     left, top = max(int(box.left), 0), max(int(box.top), 0)
-    right, bottom = min(int(math.ceil(box.right)), w), min(int(math.ceil(box.bottom)), h)
+    right, bottom = min(math.ceil(box.right), w), min(math.ceil(box.bottom), h)
     if right - left < 2 or bottom - top < 2:
         return np.zeros((size, size), dtype=np.float32)
     crop = Image.fromarray(image[top:bottom, left:right]).convert("L")

@@ -20,20 +20,12 @@ from PIL import Image
 from candor.inference.base import Detection, PixelBox, RGBArray
 from candor.inference.modelfiles import path_for
 from candor.inference.onet import crop_resized
+from candor.inference.onnx import load_session
 
 Boxes = NDArray[np.float64]  # (n, 5): x0, y0, x1, y1, score
 
 _STRIDE = 2
 _CELL = 12
-
-
-def _session(path: Path) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
 def _normalize(pixels: NDArray[Any]) -> NDArray[np.float32]:
@@ -109,9 +101,9 @@ class MtcnnDetector:
             with self._lock:
                 if self._nets is None:
                     self._nets = (
-                        _session(path_for("mtcnn_pnet.onnx", self.models_dir)),
-                        _session(path_for("mtcnn_rnet.onnx", self.models_dir)),
-                        _session(path_for("mtcnn_onet.onnx", self.models_dir)),
+                        load_session(path_for("mtcnn_pnet.onnx", self.models_dir)),
+                        load_session(path_for("mtcnn_rnet.onnx", self.models_dir)),
+                        load_session(path_for("mtcnn_onet.onnx", self.models_dir)),
                     )
         return self._nets
 

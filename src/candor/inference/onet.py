@@ -18,6 +18,7 @@ from PIL import Image
 
 from candor.inference.base import PixelBox, Point, RGBArray
 from candor.inference.modelfiles import path_for
+from candor.inference.onnx import load_session
 
 _SIZE = 48
 
@@ -41,15 +42,7 @@ class Onet:
         if self._session is None:
             with self._lock:
                 if self._session is None:
-                    import onnxruntime as ort
-
-                    opts = ort.SessionOptions()
-                    opts.intra_op_num_threads = 1
-                    opts.inter_op_num_threads = 1
-                    path = path_for("mtcnn_onet.onnx", self.models_dir)
-                    self._session = ort.InferenceSession(
-                        str(path), sess_options=opts, providers=["CPUExecutionProvider"]
-                    )
+                    self._session = load_session(path_for("mtcnn_onet.onnx", self.models_dir))
         return self._session
 
     def _run(self, image: RGBArray, box: PixelBox) -> tuple[Any, Any, float]:

@@ -53,7 +53,11 @@ def make_detector(settings: Settings) -> FaceDetector:
         return MtcnnDetector(settings.models_dir, min_face=settings.min_face_size)
     hog = HogDetector(settings.hog_upsample)
     cnn = CnnDetector(settings.models_dir)
-    return {"hog": hog, "cnn": cnn, "hog+cnn": CascadeDetector(hog, cnn)}[name]
+    if name == "hog":
+        return hog
+    if name == "cnn":
+        return cnn
+    return CascadeDetector(hog, cnn)
 
 
 # dlib's shape predictor was trained on dlib detector boxes. For other detectors a box of that
