@@ -9,15 +9,13 @@ different people (about 14 million). Largest face per image; images with no face
 from __future__ import annotations
 
 import json
-import math
 import sys
 
 import numpy as np
 
-from lfw import LFW, ROOT, all_images, embed_images, identity
-
 from candor.calibration import Calibration, Knot, similarity_for_fmr
 from candor.inference.dlib_faces import EMBEDDING_MODEL
+from lfw import LFW, ROOT, all_images, embed_images, identity
 
 DECADE_STEPS = 10
 
@@ -75,7 +73,7 @@ def main() -> int:
     target.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
     print(f"genuine pairs {len(genuine):,}, impostor pairs {len(impostor):,}; wrote {target.name}")
     print()
-    print(f"| Similarity | distance ≤ | FMR (measured) | impostor pairs accepted | FNMR |")
+    print("| Similarity | distance ≤ | FMR (measured) | impostor pairs accepted | FNMR |")
     print("|---:|---:|---:|---:|---:|")
     for s in (20, 40, 60, 70, 80, 85, 90, 95, 99):
         d = cal.distance_for_similarity(s)

@@ -32,7 +32,7 @@ def _fr_one(path: str) -> tuple[str, np.ndarray | None]:
     locs = face_recognition.face_locations(img)
     if not locs:
         return path, None
-    largest = max(locs, key=lambda l: (l[2] - l[0]) * (l[1] - l[3]))
+    largest = max(locs, key=lambda b: (b[2] - b[0]) * (b[1] - b[3]))
     return path, face_recognition.face_encodings(img, [largest])[0].astype(np.float32)
 
 
@@ -41,7 +41,7 @@ def fr_embed(paths: list[Path]) -> dict[str, np.ndarray | None]:
     have: dict[str, np.ndarray | None] = {}
     if cache.exists():
         z = np.load(cache)
-        have = {str(n): (None if np.isnan(v).any() else v) for n, v in zip(z["paths"], z["vectors"])}
+        have = {str(n): (None if np.isnan(v).any() else v) for n, v in zip(z["paths"], z["vectors"], strict=True)}
     todo = [str(p) for p in paths if str(p) not in have]
     if todo:
         start = time.time()

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+LOCAL_ACCOUNT = "admin"
+
 
 @dataclass(frozen=True)
 class BoundingBox:
@@ -82,3 +84,18 @@ class CompareFacesResult:
     source_face: FaceDetail
     matches: tuple[FaceMatch, ...]
     unmatched: tuple[FaceDetail, ...]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request acts for: the account whose resources it may touch, the key that signed
+    it (None in process), and the purpose it states (recorded in audit records)."""
+
+    account: str  # the account's name, unique; keys of account "admin" see what the CLI made
+    access_key_id: str | None = None
+    purpose: str | None = None
+
+    @classmethod
+    def local(cls, purpose: str | None = None) -> Caller:
+        """The in-process client and the CLI act for the admin account, as its keys do."""
+        return cls(account=LOCAL_ACCOUNT, purpose=purpose)

@@ -21,6 +21,7 @@ from candor.api.model import TARGET_PREFIX, operation_model, service_model
 from candor.api.operations import dispatch
 from candor.errors import InvalidParameterException, ServiceError
 from candor.runtime import Runtime
+from candor.types import Caller
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 # Room for everything in a request besides its blobs. 256 KiB, not less: DeleteFaces and
@@ -220,10 +221,13 @@ def internal_error(request_id: str) -> Reply:
     )
 
 
-def handle(rt: Runtime, operation: str, body: bytes, request_id: str) -> Reply:
+def handle(
+    rt: Runtime, operation: str, body: bytes, request_id: str, caller: Caller | None = None
+) -> Reply:
     """Run one request's operation: parse, dispatch, serialize; every failure becomes a Reply."""
     try:
-        return Reply(status=200, body=encode(dispatch(rt, operation, parse_body(operation, body))))
+        result = dispatch(rt, operation, parse_body(operation, body), caller)
+        return Reply(status=200, body=encode(result))
     except ServiceError as exc:
         return error_reply(exc)
     except Exception:

@@ -6,20 +6,16 @@ behave the same by construction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from candor.api import serialize
+from candor.api.handlers import faces
+from candor.api.handlers.common import Handler, Wire
 from candor.api.model import operation_model, service_model
 from candor.api.validate import validate
 from candor.errors import InvalidParameterException, ServiceError
-from candor.imaging import ImageInput
-from candor.media import S3Ref
 from candor.runtime import Runtime
-from candor.services import faces
+from candor.types import Caller
 
-Wire = dict[str, Any]
-Handler = Callable[[Runtime, Wire], Wire]
+# Every served operation. Each handler module contributes its own table.
+HANDLERS: dict[str, Handler] = {**faces.HANDLERS}
 
 # Operations Candor refuses by design, and why.
 REFUSED: dict[str, str] = {
@@ -39,47 +35,9 @@ class UnsupportedOperationError(ServiceError):
     status = 400
 
 
-def image_input(wire: Wire, member: str) -> ImageInput:
-    has_bytes = wire.get("Bytes") is not None
-    s3: Wire | None = wire.get("S3Object")
-    if has_bytes == (s3 is not None):
-        raise InvalidParameterException(
-            f"{member} needs exactly one of Bytes or S3Object, got "
-            f"{'both' if has_bytes else 'neither'}"
-        )
-    if has_bytes or s3 is None:
-        return bytes(wire["Bytes"])
-    if not s3.get("Bucket") or not s3.get("Name"):
-        raise InvalidParameterException(f"{member}.S3Object needs both Bucket and Name")
-    return S3Ref(bucket=s3["Bucket"], name=s3["Name"], version=s3.get("Version"))
-
-
-def _detect_faces(rt: Runtime, p: Wire) -> Wire:
-    result = faces.detect_faces(
-        rt, image=image_input(p["Image"], "Image"), attributes=p.get("Attributes") or ["DEFAULT"]
-    )
-    return serialize.detect_faces(result)
-
-
-def _compare_faces(rt: Runtime, p: Wire) -> Wire:
-    result = faces.compare_faces(
-        rt,
-        source_image=image_input(p["SourceImage"], "SourceImage"),
-        target_image=image_input(p["TargetImage"], "TargetImage"),
-        similarity_threshold=float(p.get("SimilarityThreshold", 80.0)),
-        quality_filter=p.get("QualityFilter", "NONE"),
-    )
-    return serialize.compare_faces(result)
-
-
-HANDLERS: dict[str, Handler] = {
-    "DetectFaces": _detect_faces,
-    "CompareFaces": _compare_faces,
-}
-
-
-def dispatch(rt: Runtime, operation: str, params: Wire) -> Wire:
-    """Validate ``params`` against the operation's input shape and run it."""
+def dispatch(rt: Runtime, operation: str, params: Wire, caller: Caller | None = None) -> Wire:
+    """Validate ``params`` against the operation's input shape and run it for ``caller``
+    (the local account when None: the in-process client and the CLI)."""
     handler = HANDLERS.get(operation)
     if handler is None:
         if operation in REFUSED:
@@ -93,4 +51,4 @@ def dispatch(rt: Runtime, operation: str, params: Wire) -> Wire:
             )
         raise InvalidParameterException(f"Unknown operation {operation!r}")
     validate(operation_model(operation).input_shape, params)
-    return handler(rt, params)
+    return handler(rt, params, caller if caller is not None else Caller.local())

@@ -42,6 +42,7 @@ from candor.api.model import service_model
 from candor.config import Settings
 from candor.errors import ConfigurationError, ServiceError
 from candor.keys import ADMIN_ACCOUNT, KeyRing, Principal, usage
+from candor.types import Caller
 
 HEALTH_PATHS = ("/health", "/healthz")
 IDLE_TIMEOUT_S = 60.0  # keep-alive idle time and the longest pause inside one request
@@ -112,8 +113,8 @@ def _warm(seconds: float) -> int:
     return os.getpid()
 
 
-def _run(operation: str, body: bytes, request_id: str) -> http.Reply:
-    return http.handle(_worker_runtime, operation, body, request_id)
+def _run(operation: str, body: bytes, request_id: str, caller: Caller) -> http.Reply:
+    return http.handle(_worker_runtime, operation, body, request_id, caller)
 
 
 class WorkerPool:
@@ -143,10 +144,10 @@ class WorkerPool:
         except BrokenProcessPool as exc:
             raise ConfigurationError(f"worker processes failed to start: {exc}") from exc
 
-    def run(self, operation: str, body: bytes, request_id: str) -> http.Reply:
+    def run(self, operation: str, body: bytes, request_id: str, caller: Caller) -> http.Reply:
         pool = self._pool
         try:
-            return pool.submit(_run, operation, body, request_id).result()
+            return pool.submit(_run, operation, body, request_id, caller).result()
         except BrokenProcessPool:
             log.error("a worker process died during request %s; restarting the pool", request_id)
             with self._lock:
@@ -338,7 +339,12 @@ class Handler(BaseHTTPRequestHandler):
         except ServiceError as exc:
             reply = http.error_reply(exc)
         else:
-            reply = self._pool().run(str(operation), body, request_id)
+            caller = Caller.local()
+            if principal is not None:
+                caller = Caller(
+                    account=principal.account_name, access_key_id=principal.access_key_id
+                )
+            reply = self._pool().run(str(operation), body, request_id, caller)
         return reply.status, reply.error_code, self._reply(reply, request_id)
 
     def _pool(self) -> WorkerPool:

@@ -1,0 +1,30 @@
+"""What every wire handler shares: the handler type and image input parsing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from candor.errors import InvalidParameterException
+from candor.imaging import ImageInput
+from candor.media import S3Ref
+from candor.runtime import Runtime
+from candor.types import Caller
+
+Wire = dict[str, Any]
+Handler = Callable[[Runtime, Wire, Caller], Wire]
+
+
+def image_input(wire: Wire, member: str) -> ImageInput:
+    has_bytes = wire.get("Bytes") is not None
+    s3: Wire | None = wire.get("S3Object")
+    if has_bytes == (s3 is not None):
+        raise InvalidParameterException(
+            f"{member} needs exactly one of Bytes or S3Object, got "
+            f"{'both' if has_bytes else 'neither'}"
+        )
+    if has_bytes or s3 is None:
+        return bytes(wire["Bytes"])
+    if not s3.get("Bucket") or not s3.get("Name"):
+        raise InvalidParameterException(f"{member}.S3Object needs both Bucket and Name")
+    return S3Ref(bucket=s3["Bucket"], name=s3["Name"], version=s3.get("Version"))
