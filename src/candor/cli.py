@@ -5,6 +5,9 @@ Examples::
     candor detect-faces photo.jpg
     candor compare-faces me.jpg group.jpg --threshold 90 --table
     candor detect-faces s3://photos/2024/party.jpg      # bucket = DATA_DIR/media/photos
+    candor collection create staff
+    candor index staff photos/                          # one sub-folder per person
+    candor search staff visitor.jpg --table
     candor models                                       # install and check model files
 """
 
@@ -251,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("key_id", help="access key id")
     p.set_defaults(func=cmd_keys)
 
+    from candor.cli_collections import add_parsers
+
+    add_parsers(sub, _image_arg)
+
     p = sub.add_parser("settings", help="list every CANDOR_* setting with its default")
     p.set_defaults(func=cmd_settings)
     return parser
@@ -260,11 +267,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code: int = args.func(args)
+        if getattr(args, "needs_runtime", False):
+            code: int = args.func(args, _runtime(args))
+        else:
+            code = args.func(args)
         return code
     except ServiceError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return EXIT_SERVICE_ERROR
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except CandorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -67,6 +67,11 @@ class Settings:
         "Images with more pixels are downscaled to this size for face detection; landmarks and "
         "descriptors still use the full image.",
     )
+    region: str = _setting(
+        "us-east-1",
+        "Region named in collection ARNs (arn:aws:rekognition:REGION:ACCOUNT:collection/ID); "
+        "requests signed for any region are accepted.",
+    )
     media_root: Path | None = _setting(
         None, "Directory holding one folder per S3 bucket (default: DATA_DIR/media)."
     )

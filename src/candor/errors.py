@@ -58,3 +58,23 @@ class AccessDeniedException(ClientInputError):
 class InternalServerError(ServiceError):
     code = "InternalServerError"
     status = 500
+
+
+class ResourceAlreadyExistsException(ClientInputError):
+    code = "ResourceAlreadyExistsException"
+
+
+class InvalidPaginationTokenException(ClientInputError):
+    code = "InvalidPaginationTokenException"
+
+
+class ServiceQuotaExceededException(ClientInputError):
+    code = "ServiceQuotaExceededException"
+
+
+class ConflictException(ClientInputError):
+    code = "ConflictException"
+
+
+class IdempotentParameterMismatchException(ClientInputError):
+    code = "IdempotentParameterMismatchException"

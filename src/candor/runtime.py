@@ -8,6 +8,8 @@ from candor.calibration import Calibration, load_calibration
 from candor.config import Settings
 from candor.inference.pipeline import FacePipeline
 from candor.media import LocalMediaSource, MediaSource, S3MediaSource
+from candor.storage.catalog import Catalog
+from candor.storage.index_cache import IndexCache
 
 
 class Runtime:
@@ -26,3 +28,13 @@ class Runtime:
     @functools.cached_property
     def calibration(self) -> Calibration:
         return load_calibration(self.faces.embedding_model)
+
+    @functools.cached_property
+    def catalog(self) -> Catalog:
+        from candor.storage.sqlite import SqliteStore
+
+        return SqliteStore.in_data_dir(self.settings.data_dir)
+
+    @functools.cached_property
+    def indexes(self) -> IndexCache:
+        return IndexCache()

@@ -7,6 +7,8 @@ on the image after EXIF orientation has been applied.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
 
 LOCAL_ACCOUNT = "admin"
 
@@ -99,3 +101,97 @@ class Caller:
     def local(cls, purpose: str | None = None) -> Caller:
         """The in-process client and the CLI act for the admin account, as its keys do."""
         return cls(account=LOCAL_ACCOUNT, purpose=purpose)
+
+
+@dataclass(frozen=True)
+class Collection:
+    collection_id: str
+    arn: str
+    face_model: str
+    created: datetime
+    face_count: int
+    user_count: int
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    """A face in a collection (Rekognition's ``Face``)."""
+
+    face_id: str
+    bounding_box: BoundingBox
+    image_id: str
+    external_image_id: str | None
+    confidence: float
+    face_model: str
+    user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexFacesResult:
+    indexed: tuple[tuple[StoredFace, FaceDetail], ...]
+    unindexed: tuple[tuple[tuple[str, ...], FaceDetail], ...]
+    face_model: str
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing and the token for the next (None on the last page)."""
+
+    items: tuple[T, ...]
+    next_token: str | None
+
+
+@dataclass(frozen=True)
+class FaceSearchMatch:
+    similarity: float
+    face: StoredFace
+
+
+@dataclass(frozen=True)
+class FaceSearchResult:
+    matches: tuple[FaceSearchMatch, ...]
+    face_model: str
+    searched_face_id: str | None = None
+    searched_face: FaceDetail | None = None
+    # Expected false matches for this search: faces searched × FMR(threshold).
+    expected_false_matches: float = 0.0
+
+
+@dataclass(frozen=True)
+class DeleteFacesResult:
+    deleted: tuple[str, ...]
+    unsuccessful: tuple[tuple[str, str | None, tuple[str, ...]], ...]  # face id, user, reasons
+
+
+@dataclass(frozen=True)
+class User:
+    user_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class FaceAssociationResult:
+    changed: tuple[str, ...]
+    # face id, the user it belongs to (if another), match confidence, reasons
+    unsuccessful: tuple[tuple[str, str | None, float | None, tuple[str, ...]], ...]
+    user_status: str
+
+
+@dataclass(frozen=True)
+class UserMatch:
+    similarity: float
+    user: User
+
+
+@dataclass(frozen=True)
+class UserSearchResult:
+    matches: tuple[UserMatch, ...]
+    face_model: str
+    searched_face_id: str | None = None
+    searched_user_id: str | None = None
+    searched_face: FaceDetail | None = None
+    unsearched: tuple[tuple[tuple[str, ...], FaceDetail], ...] = ()
+    expected_false_matches: float = 0.0

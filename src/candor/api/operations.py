@@ -6,7 +6,7 @@ behave the same by construction.
 
 from __future__ import annotations
 
-from candor.api.handlers import faces
+from candor.api.handlers import collections, faces
 from candor.api.handlers.common import Handler, Wire
 from candor.api.model import operation_model, service_model
 from candor.api.validate import validate
@@ -15,7 +15,7 @@ from candor.runtime import Runtime
 from candor.types import Caller
 
 # Every served operation. Each handler module contributes its own table.
-HANDLERS: dict[str, Handler] = {**faces.HANDLERS}
+HANDLERS: dict[str, Handler] = {**faces.HANDLERS, **collections.HANDLERS}
 
 # Operations Candor refuses by design, and why.
 REFUSED: dict[str, str] = {

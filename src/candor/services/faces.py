@@ -50,7 +50,7 @@ def to_face_detail(face: AnalyzedFace, image: DecodedImage) -> FaceDetail:
     )
 
 
-def _wants_extra(attributes: Sequence[str]) -> bool:
+def wants_extra_attributes(attributes: Sequence[str]) -> bool:
     unknown = sorted(set(attributes) - ATTRIBUTES)
     if unknown:
         raise InvalidParameterException(
@@ -63,7 +63,7 @@ def detect_faces(
     rt: Runtime, *, image: ImageInput, attributes: Sequence[str] = ("DEFAULT",)
 ) -> DetectFacesResult:
     """Every face in the image (the 100 largest), largest first."""
-    extra = _wants_extra(attributes)
+    extra = wants_extra_attributes(attributes)
     decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
     faces = rt.faces.analyze(decoded.pixels, all_attributes=extra)
     return DetectFacesResult(face_details=tuple(to_face_detail(f, decoded) for f in faces))

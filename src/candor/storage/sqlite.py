@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from candor.storage.base import Account, StoredKey
+from candor.storage.sqlite_catalog import SqliteCatalogTx
 
 DB_NAME = "candor.db"
 
@@ -35,6 +36,64 @@ MIGRATIONS: tuple[str, ...] = (
         is_admin      INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX api_keys_account ON api_keys(account_id);
+    """,
+    """
+    CREATE TABLE collections (
+        row           INTEGER PRIMARY KEY AUTOINCREMENT,
+        account       TEXT NOT NULL,
+        collection_id TEXT NOT NULL,
+        arn           TEXT NOT NULL,
+        face_model    TEXT NOT NULL,
+        created       TEXT NOT NULL,
+        UNIQUE (account, collection_id)
+    );
+    CREATE TABLE faces (
+        row               INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection_row    INTEGER NOT NULL REFERENCES collections(row) ON DELETE CASCADE,
+        face_id           TEXT NOT NULL UNIQUE,
+        image_id          TEXT NOT NULL,
+        external_image_id TEXT,
+        box_left          REAL NOT NULL,
+        box_top           REAL NOT NULL,
+        box_width         REAL NOT NULL,
+        box_height        REAL NOT NULL,
+        confidence        REAL NOT NULL,
+        descriptor        BLOB NOT NULL,
+        image_sha256      TEXT NOT NULL,
+        user_id           TEXT,
+        indexed_at        TEXT NOT NULL
+    );
+    CREATE INDEX faces_collection ON faces(collection_row, row);
+    CREATE INDEX faces_user ON faces(collection_row, user_id);
+    CREATE INDEX faces_age ON faces(collection_row, indexed_at);
+    CREATE TABLE users (
+        collection_row INTEGER NOT NULL REFERENCES collections(row) ON DELETE CASCADE,
+        user_id        TEXT NOT NULL,
+        created        TEXT NOT NULL,
+        PRIMARY KEY (collection_row, user_id)
+    );
+    CREATE TABLE face_changes (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection_row INTEGER NOT NULL,
+        face_row       INTEGER NOT NULL,
+        removed        INTEGER NOT NULL
+    );
+    CREATE INDEX face_changes_collection ON face_changes(collection_row, seq);
+    CREATE TABLE tags (
+        arn   TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (arn, key)
+    );
+    CREATE TABLE request_tokens (
+        account     TEXT NOT NULL,
+        operation   TEXT NOT NULL,
+        token       TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        response    TEXT NOT NULL,
+        created     TEXT NOT NULL,
+        PRIMARY KEY (account, operation, token)
+    );
     """,
 )
 
@@ -82,10 +141,12 @@ class SqliteStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         try:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
+            # Deleted rows are overwritten, so a removed face's descriptor leaves the file.
+            conn.execute("PRAGMA secure_delete=ON")
             yield conn
         finally:
             conn.close()
@@ -96,6 +157,18 @@ class SqliteStore:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[SqliteCatalogTx]:
+        """A catalog transaction; see :class:`candor.storage.catalog.Catalog`."""
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield SqliteCatalogTx(conn)
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise

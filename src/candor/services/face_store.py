@@ -1,0 +1,157 @@
+"""Faces in collections: IndexFaces, ListFaces, DeleteFaces."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from candor.errors import InvalidParameterException
+from candor.imaging import ImageInput, load_image
+from candor.runtime import Runtime
+from candor.services.collections import require
+from candor.services.faces import to_face_detail, wants_extra_attributes
+from candor.services.pagination import decode_token, encode_token
+from candor.services.quality import QUALITY_FILTERS, rejection_reasons
+from candor.storage.catalog import CollectionRecord, FaceRecord, NewFace
+from candor.types import (
+    BoundingBox,
+    Caller,
+    DeleteFacesResult,
+    FaceDetail,
+    IndexFacesResult,
+    Page,
+    StoredFace,
+)
+
+
+def stored_face(r: FaceRecord, face_model: str) -> StoredFace:
+    return StoredFace(
+        face_id=r.face_id,
+        bounding_box=BoundingBox(left=r.left, top=r.top, width=r.width, height=r.height),
+        image_id=r.image_id,
+        external_image_id=r.external_image_id,
+        confidence=r.confidence,
+        face_model=face_model,
+        user_id=r.user_id,
+    )
+
+
+def check_model(rt: Runtime, record: CollectionRecord) -> None:
+    if record.face_model != rt.faces.embedding_model:
+        raise InvalidParameterException(
+            f"Collection {record.collection_id} holds {record.face_model} descriptors but this "
+            f"server computes {rt.faces.embedding_model}; descriptors of different models never "
+            "mix. Create a new collection and index the images again."
+        )
+
+
+def index_faces(
+    rt: Runtime,
+    caller: Caller,
+    *,
+    collection_id: str,
+    image: ImageInput,
+    external_image_id: str | None = None,
+    attributes: Sequence[str] = ("DEFAULT",),
+    max_faces: int | None = None,
+    quality_filter: str = "AUTO",
+) -> IndexFacesResult:
+    """Detect faces and add the ones that pass ``quality_filter`` (the ``max_faces`` largest)."""
+    if quality_filter not in QUALITY_FILTERS:
+        raise InvalidParameterException(
+            f"QualityFilter must be one of {', '.join(QUALITY_FILTERS)}, got {quality_filter!r}"
+        )
+    extra = wants_extra_attributes(attributes)
+    with rt.catalog.transaction() as tx:  # fail fast, before the expensive part
+        check_model(rt, require(tx, caller, collection_id))
+    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    faces = rt.faces.analyze(decoded.pixels, embed=True, all_attributes=extra)  # largest first
+    image_id = str(uuid.uuid4())
+    keep: list[tuple[NewFace, FaceDetail]] = []
+    unindexed: list[tuple[tuple[str, ...], FaceDetail]] = []
+    for face in faces:
+        detail = to_face_detail(face, decoded)
+        reasons = rejection_reasons(face, quality_filter)
+        if not reasons and max_faces is not None and len(keep) >= max_faces:
+            reasons = ["EXCEEDS_MAX_FACES"]
+        if reasons or face.embedding is None:
+            unindexed.append((tuple(reasons), detail))
+            continue
+        box = detail.bounding_box
+        keep.append(
+            (
+                NewFace(
+                    face_id=str(uuid.uuid4()),
+                    image_id=image_id,
+                    external_image_id=external_image_id,
+                    left=box.left,
+                    top=box.top,
+                    width=box.width,
+                    height=box.height,
+                    confidence=detail.confidence,
+                    descriptor=face.embedding.data,
+                    image_sha256=decoded.sha256,
+                ),
+                detail,
+            )
+        )
+    with rt.catalog.transaction(write=True) as tx:
+        record = require(tx, caller, collection_id)
+        check_model(rt, record)
+        rows = tx.insert_faces(record, [f for f, _ in keep]) if keep else []
+    by_id = {r.face_id: r for r in rows}
+    indexed = tuple(
+        (stored_face(by_id[f.face_id], record.face_model), detail) for f, detail in keep
+    )
+    return IndexFacesResult(
+        indexed=indexed, unindexed=tuple(unindexed), face_model=record.face_model
+    )
+
+
+def list_faces(
+    rt: Runtime,
+    caller: Caller,
+    *,
+    collection_id: str,
+    next_token: str | None = None,
+    max_results: int = 1000,
+    user_id: str | None = None,
+    face_ids: Sequence[str] | None = None,
+) -> tuple[Page[StoredFace], str]:
+    """A page of faces in indexing order, and the collection's face model."""
+    after = decode_token("faces", next_token)
+    with rt.catalog.transaction() as tx:
+        record = require(tx, caller, collection_id)
+        found = tx.faces(
+            record,
+            after_row=int(after or 0),
+            limit=max_results + 1,
+            user_id=user_id,
+            face_ids=face_ids,
+        )
+    page = found[:max_results]
+    token = encode_token("faces", page[-1].row) if len(found) > max_results else None
+    items = tuple(stored_face(r, record.face_model) for r in page)
+    return Page(items=items, next_token=token), record.face_model
+
+
+def delete_faces(
+    rt: Runtime, caller: Caller, *, collection_id: str, face_ids: Sequence[str]
+) -> DeleteFacesResult:
+    """Delete faces. A face that belongs to a user is kept (disassociate it first)."""
+    wanted = list(dict.fromkeys(face_ids))
+    with rt.catalog.transaction(write=True) as tx:
+        record = require(tx, caller, collection_id)
+        found = {f.face_id: f for f in tx.faces_by_id(record, wanted)}
+        unsuccessful: list[tuple[str, str | None, tuple[str, ...]]] = []
+        deletable = []
+        for face_id in wanted:
+            face = found.get(face_id)
+            if face is None:
+                unsuccessful.append((face_id, None, ("FACE_NOT_FOUND",)))
+            elif face.user_id is not None:
+                unsuccessful.append((face_id, face.user_id, ("ASSOCIATED_TO_AN_EXISTING_USER",)))
+            else:
+                deletable.append(face_id)
+        deleted = tx.delete_faces(record, deletable) if deletable else []
+    return DeleteFacesResult(deleted=tuple(deleted), unsuccessful=tuple(unsuccessful))

@@ -1,0 +1,133 @@
+"""1:N face search: SearchFaces and SearchFacesByImage."""
+
+from __future__ import annotations
+
+from candor.calibration import fmr_for_similarity
+from candor.errors import InvalidParameterException
+from candor.imaging import ImageInput, load_image
+from candor.runtime import Runtime
+from candor.services.collections import require
+from candor.services.face_store import check_model, stored_face
+from candor.services.faces import to_face_detail
+from candor.services.quality import QUALITY_FILTERS, rejection_reasons
+from candor.storage.catalog import CatalogTx, CollectionRecord
+from candor.types import Caller, FaceSearchMatch, FaceSearchResult
+
+DEFAULT_MAX_FACES = 100
+
+
+def _check(threshold: float, max_faces: int) -> None:
+    if not 0.0 <= threshold <= 100.0:
+        raise InvalidParameterException(
+            f"FaceMatchThreshold must be between 0 and 100, got {threshold}"
+        )
+    if max_faces < 1:
+        raise InvalidParameterException(f"MaxFaces must be at least 1, got {max_faces}")
+
+
+def matches(
+    rt: Runtime,
+    tx: CatalogTx,
+    record: CollectionRecord,
+    descriptor: bytes,
+    *,
+    threshold: float,
+    max_faces: int,
+    exclude_row: int | None = None,
+) -> list[FaceSearchMatch]:
+    """Faces at or above ``threshold``, best first, read within ``tx``'s snapshot."""
+    cal = rt.calibration
+    k = max_faces + (1 if exclude_row is not None else 0)
+    hits = rt.indexes.search(tx, record, descriptor, k, cal.distance_for_similarity(threshold))
+    hits = [(row, d) for row, d in hits if row != exclude_row][:max_faces]
+    # The table has the last word: a face deleted since the index saw it is not returned.
+    rows = {r.row: r for r in tx.faces_by_row(record, [row for row, _ in hits])}
+    return [
+        FaceSearchMatch(
+            similarity=cal.similarity(d), face=stored_face(rows[row], record.face_model)
+        )
+        for row, d in hits
+        if row in rows
+    ]
+
+
+def expected_false_matches(faces_searched: int, threshold: float) -> float:
+    """About N × FMR(threshold): the false matches a search of N unrelated faces should give."""
+    return max(faces_searched, 0) * fmr_for_similarity(threshold)
+
+
+def search_faces(
+    rt: Runtime,
+    caller: Caller,
+    *,
+    collection_id: str,
+    face_id: str,
+    threshold: float = 80.0,
+    max_faces: int = DEFAULT_MAX_FACES,
+) -> FaceSearchResult:
+    _check(threshold, max_faces)
+    with rt.catalog.transaction() as tx:
+        record = require(tx, caller, collection_id)
+        found = tx.faces_by_id(record, [face_id])
+        if not found:
+            raise InvalidParameterException(
+                f"FaceId {face_id} is not in collection {collection_id}"
+            )
+        (face,) = found
+        result = matches(
+            rt,
+            tx,
+            record,
+            face.descriptor,
+            threshold=threshold,
+            max_faces=max_faces,
+            exclude_row=face.row,
+        )
+    return FaceSearchResult(
+        matches=tuple(result),
+        face_model=record.face_model,
+        searched_face_id=face_id,
+        expected_false_matches=expected_false_matches(record.face_count - 1, threshold),
+    )
+
+
+def search_faces_by_image(
+    rt: Runtime,
+    caller: Caller,
+    *,
+    collection_id: str,
+    image: ImageInput,
+    threshold: float = 80.0,
+    max_faces: int = DEFAULT_MAX_FACES,
+    quality_filter: str = "NONE",
+) -> FaceSearchResult:
+    """Search with the largest face in the image."""
+    _check(threshold, max_faces)
+    if quality_filter not in QUALITY_FILTERS:
+        raise InvalidParameterException(
+            f"QualityFilter must be one of {', '.join(QUALITY_FILTERS)}, got {quality_filter!r}"
+        )
+    with rt.catalog.transaction() as tx:
+        check_model(rt, require(tx, caller, collection_id))
+    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    dets = rt.faces.detect(decoded.pixels)
+    if not dets:
+        raise InvalidParameterException("There are no faces in the image")
+    (face,) = rt.faces.analyze(decoded.pixels, embed=True, detections=dets[:1])
+    reasons = rejection_reasons(face, quality_filter)
+    if reasons:
+        raise InvalidParameterException(
+            f"The largest face does not pass QualityFilter {quality_filter} ({', '.join(reasons)})"
+        )
+    assert face.embedding is not None
+    with rt.catalog.transaction() as tx:
+        record = require(tx, caller, collection_id)
+        result = matches(
+            rt, tx, record, face.embedding.data, threshold=threshold, max_faces=max_faces
+        )
+    return FaceSearchResult(
+        matches=tuple(result),
+        face_model=record.face_model,
+        searched_face=to_face_detail(face, decoded),
+        expected_false_matches=expected_false_matches(record.face_count, threshold),
+    )

@@ -1,0 +1,370 @@
+"""Users (groups of one person's faces): CreateUser, DeleteUser, ListUsers, AssociateFaces,
+DisassociateFaces, SearchUsers, SearchUsersByImage."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from candor.errors import (
+    ConflictException,
+    IdempotentParameterMismatchException,
+    InvalidParameterException,
+    ResourceNotFoundException,
+    ServiceQuotaExceededException,
+)
+from candor.imaging import ImageInput, load_image
+from candor.inference.base import Embedding
+from candor.inference.pipeline import embedding_distances
+from candor.runtime import Runtime
+from candor.services.collections import require
+from candor.services.face_store import check_model
+from candor.services.faces import to_face_detail
+from candor.services.pagination import decode_token, encode_token
+from candor.services.quality import QUALITY_FILTERS, rejection_reasons
+from candor.services.search import expected_false_matches
+from candor.storage.catalog import CatalogTx, CollectionRecord, UserRecord
+from candor.types import (
+    Caller,
+    FaceAssociationResult,
+    Page,
+    User,
+    UserMatch,
+    UserSearchResult,
+)
+
+MAX_FACES_PER_USER = 100
+
+
+def user_status(record: UserRecord) -> str:
+    return "ACTIVE" if record.face_count else "CREATED"
+
+
+def _require_user(tx: CatalogTx, record: CollectionRecord, user_id: str) -> UserRecord:
+    user = tx.user(record, user_id)
+    if user is None:
+        raise ResourceNotFoundException(
+            f"User {user_id} does not exist in collection {record.collection_id}"
+        )
+    return user
+
+
+def _replay(
+    tx: CatalogTx, caller: Caller, operation: str, token: str | None, request: dict[str, Any]
+) -> tuple[str, Any] | None:
+    """For a ClientRequestToken seen before: its stored response (same request) or an error.
+    Returns (fingerprint, stored response or None)."""
+    if token is None:
+        return None
+    fingerprint = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    seen = tx.request_token(caller.account, operation, token)
+    if seen is None:
+        return fingerprint, None
+    if seen[0] != fingerprint:
+        raise IdempotentParameterMismatchException(
+            f"ClientRequestToken {token!r} was used with different parameters for {operation}"
+        )
+    return fingerprint, json.loads(seen[1])
+
+
+def _remember(
+    tx: CatalogTx,
+    caller: Caller,
+    operation: str,
+    token: str | None,
+    replay: tuple[str, Any] | None,
+    response: Any,
+) -> None:
+    if token is not None and replay is not None:
+        tx.save_request_token(caller.account, operation, token, replay[0], json.dumps(response))
+
+
+def create_user(
+    rt: Runtime, caller: Caller, *, collection_id: str, user_id: str, token: str | None = None
+) -> None:
+    with rt.catalog.transaction(write=True) as tx:
+        record = require(tx, caller, collection_id)
+        replay = _replay(tx, caller, "CreateUser", token, {"c": collection_id, "u": user_id})
+        if replay is not None and replay[1] is not None:
+            return
+        if not tx.create_user(record, user_id):
+            raise ConflictException(f"User {user_id} already exists in collection {collection_id}")
+        _remember(tx, caller, "CreateUser", token, replay, {})
+
+
+def delete_user(
+    rt: Runtime, caller: Caller, *, collection_id: str, user_id: str, token: str | None = None
+) -> None:
+    """Delete the user; its faces stay in the collection, unassociated."""
+    with rt.catalog.transaction(write=True) as tx:
+        record = require(tx, caller, collection_id)
+        replay = _replay(tx, caller, "DeleteUser", token, {"c": collection_id, "u": user_id})
+        if replay is not None and replay[1] is not None:
+            return
+        if not tx.delete_user(record, user_id):
+            raise ResourceNotFoundException(
+                f"User {user_id} does not exist in collection {collection_id}"
+            )
+        _remember(tx, caller, "DeleteUser", token, replay, {})
+
+
+def list_users(
+    rt: Runtime,
+    caller: Caller,
+    *,
+    collection_id: str,
+    next_token: str | None = None,
+    max_results: int = 500,
+) -> Page[User]:
+    after = decode_token("users", next_token)
+    with rt.catalog.transaction() as tx:
+        record = require(tx, caller, collection_id)
+        found = tx.users(record, str(after) if after else None, max_results + 1)
+    page = found[:max_results]
+    token = encode_token("users", page[-1].user_id) if len(found) > max_results else None
+    return Page(items=tuple(User(u.user_id, user_status(u)) for u in page), next_token=token)
+
+
+def _association_from_json(data: dict[str, Any]) -> FaceAssociationResult:
+    return FaceAssociationResult(
+        changed=tuple(data["changed"]),
+        unsuccessful=tuple((f, u, c, tuple(r)) for f, u, c, r in data["unsuccessful"]),
+        user_status=data["user_status"],
+    )
+
+
+def associate_faces(
+    rt: Runtime,
+    caller: Caller,
+    *,
+    collection_id: str,
+    user_id: str,
+    face_ids: Sequence[str],
+    threshold: float = 75.0,
+    token: str | None = None,
+) -> FaceAssociationResult:
+    """Attach faces to a user. A face joins only if it matches the user's faces (those it has
+    already, and those accepted earlier in this call) at ``threshold`` or above."""
+    if not 0.0 <= threshold <= 100.0:
+        raise InvalidParameterException(
+            f"UserMatchThreshold must be between 0 and 100, got {threshold}"
+        )
+    wanted = list(dict.fromkeys(face_ids))
+    request = {"c": collection_id, "u": user_id, "f": wanted, "t": threshold}
+    with rt.catalog.transaction(write=True) as tx:
+        record = require(tx, caller, collection_id)
+        replay = _replay(tx, caller, "AssociateFaces", token, request)
+        if replay is not None and replay[1] is not None:
+            return _association_from_json(replay[1])
+        _require_user(tx, record, user_id)
+        members = [
+            Embedding(record.face_model, f.descriptor)
+            for f in tx.faces(record, after_row=0, limit=MAX_FACES_PER_USER + 1, user_id=user_id)
+        ]
+        found = {f.face_id: f for f in tx.faces_by_id(record, wanted)}
+        new = [fid for fid in wanted if fid in found and found[fid].user_id != user_id]
+        if len(members) + len(new) > MAX_FACES_PER_USER:
+            raise ServiceQuotaExceededException(
+                f"User {user_id} has {len(members)} faces; adding {len(new)} would pass the "
+                f"limit of {MAX_FACES_PER_USER} faces per user"
+            )
+        changed: list[str] = []
+        unsuccessful: list[tuple[str, str | None, float | None, tuple[str, ...]]] = []
+        for fid in wanted:
+            face = found.get(fid)
+            if face is None:
+                unsuccessful.append((fid, None, None, ("FACE_NOT_FOUND",)))
+                continue
+            if face.user_id == user_id:
+                changed.append(fid)
+                continue
+            if face.user_id is not None:
+                unsuccessful.append((fid, face.user_id, None, ("ASSOCIATED_TO_A_DIFFERENT_USER",)))
+                continue
+            emb = Embedding(record.face_model, face.descriptor)
+            if members:
+                best = rt.calibration.similarity(min(embedding_distances(emb, members)))
+                if best < threshold:
+                    unsuccessful.append((fid, None, best, ("LOW_MATCH_CONFIDENCE",)))
+                    continue
+            members.append(emb)
+            changed.append(fid)
+        tx.set_face_user(record, changed, user_id)
+        status = user_status(_require_user(tx, record, user_id))
+        result = FaceAssociationResult(tuple(changed), tuple(unsuccessful), status)
+        _remember(tx, caller, "AssociateFaces", token, replay, asdict(result))
+    return result
+
+
+def disassociate_faces(
+    rt: Runtime,
+    caller: Caller,
+    *,
+    collection_id: str,
+    user_id: str,
+    face_ids: Sequence[str],
+    token: str | None = None,
+) -> FaceAssociationResult:
+    wanted = list(dict.fromkeys(face_ids))
+    request = {"c": collection_id, "u": user_id, "f": wanted}
+    with rt.catalog.transaction(write=True) as tx:
+        record = require(tx, caller, collection_id)
+        replay = _replay(tx, caller, "DisassociateFaces", token, request)
+        if replay is not None and replay[1] is not None:
+            return _association_from_json(replay[1])
+        _require_user(tx, record, user_id)
+        found = {f.face_id: f for f in tx.faces_by_id(record, wanted)}
+        changed: list[str] = []
+        unsuccessful: list[tuple[str, str | None, float | None, tuple[str, ...]]] = []
+        for fid in wanted:
+            face = found.get(fid)
+            if face is None:
+                unsuccessful.append((fid, None, None, ("FACE_NOT_FOUND",)))
+            elif face.user_id != user_id:
+                unsuccessful.append((fid, face.user_id, None, ("ASSOCIATED_TO_A_DIFFERENT_USER",)))
+            else:
+                changed.append(fid)
+        tx.set_face_user(record, changed, None)
+        status = user_status(_require_user(tx, record, user_id))
+        result = FaceAssociationResult(tuple(changed), tuple(unsuccessful), status)
+        _remember(tx, caller, "DisassociateFaces", token, replay, asdict(result))
+    return result
+
+
+def _user_matches(
+    rt: Runtime,
+    tx: CatalogTx,
+    record: CollectionRecord,
+    probes: Sequence[bytes],
+    *,
+    threshold: float,
+    max_users: int,
+    exclude_user: str | None = None,
+    exclude_rows: frozenset[int] = frozenset(),
+) -> list[UserMatch]:
+    """Users ranked by their best face's similarity to any probe."""
+    cal = rt.calibration
+    k = min(4096, max(100, 20 * max_users))
+    best: dict[int, float] = {}
+    for probe in probes:
+        for row, d in rt.indexes.search(
+            tx, record, probe, k, cal.distance_for_similarity(threshold)
+        ):
+            if row not in exclude_rows:
+                best[row] = min(d, best.get(row, d))
+    per_user: dict[str, float] = {}
+    for face in tx.faces_by_row(record, list(best)):
+        if face.user_id is None or face.user_id == exclude_user:
+            continue
+        per_user[face.user_id] = min(best[face.row], per_user.get(face.user_id, best[face.row]))
+    ranked = sorted(per_user.items(), key=lambda kv: kv[1])[:max_users]
+    out = []
+    for uid, d in ranked:
+        user = tx.user(record, uid)
+        if user is not None:
+            out.append(UserMatch(cal.similarity(d), User(uid, user_status(user))))
+    return out
+
+
+def _check_search(threshold: float, max_users: int) -> None:
+    if not 0.0 <= threshold <= 100.0:
+        raise InvalidParameterException(
+            f"UserMatchThreshold must be between 0 and 100, got {threshold}"
+        )
+    if max_users < 1:
+        raise InvalidParameterException(f"MaxUsers must be at least 1, got {max_users}")
+
+
+def search_users(
+    rt: Runtime,
+    caller: Caller,
+    *,
+    collection_id: str,
+    user_id: str | None = None,
+    face_id: str | None = None,
+    threshold: float = 80.0,
+    max_users: int = 100,
+) -> UserSearchResult:
+    """Users matching a user's faces or one stored face."""
+    _check_search(threshold, max_users)
+    if (user_id is None) == (face_id is None):
+        raise InvalidParameterException("SearchUsers needs exactly one of UserId or FaceId")
+    with rt.catalog.transaction() as tx:
+        record = require(tx, caller, collection_id)
+        if face_id is not None:
+            faces = tx.faces_by_id(record, [face_id])
+            if not faces:
+                raise InvalidParameterException(
+                    f"FaceId {face_id} is not in collection {collection_id}"
+                )
+        else:
+            assert user_id is not None
+            _require_user(tx, record, user_id)
+            faces = tx.faces(record, after_row=0, limit=MAX_FACES_PER_USER, user_id=user_id)
+        found = _user_matches(
+            rt,
+            tx,
+            record,
+            [f.descriptor for f in faces],
+            threshold=threshold,
+            max_users=max_users,
+            exclude_user=user_id,
+            exclude_rows=frozenset(f.row for f in faces),
+        )
+    return UserSearchResult(
+        matches=tuple(found),
+        face_model=record.face_model,
+        searched_face_id=face_id,
+        searched_user_id=user_id,
+        expected_false_matches=expected_false_matches(record.face_count, threshold),
+    )
+
+
+def search_users_by_image(
+    rt: Runtime,
+    caller: Caller,
+    *,
+    collection_id: str,
+    image: ImageInput,
+    threshold: float = 80.0,
+    max_users: int = 100,
+    quality_filter: str = "NONE",
+) -> UserSearchResult:
+    """Users matching the largest face in the image; the other faces are listed unsearched."""
+    _check_search(threshold, max_users)
+    if quality_filter not in QUALITY_FILTERS:
+        raise InvalidParameterException(
+            f"QualityFilter must be one of {', '.join(QUALITY_FILTERS)}, got {quality_filter!r}"
+        )
+    with rt.catalog.transaction() as tx:
+        check_model(rt, require(tx, caller, collection_id))
+    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    dets = rt.faces.detect(decoded.pixels)
+    if not dets:
+        raise InvalidParameterException("There are no faces in the image")
+    (face,) = rt.faces.analyze(decoded.pixels, embed=True, detections=dets[:1])
+    reasons = rejection_reasons(face, quality_filter)
+    if reasons:
+        raise InvalidParameterException(
+            f"The largest face does not pass QualityFilter {quality_filter} ({', '.join(reasons)})"
+        )
+    assert face.embedding is not None
+    others = tuple(
+        (("FACE_NOT_LARGEST",), to_face_detail(f, decoded))
+        for f in rt.faces.analyze(decoded.pixels, detections=dets[1:])
+    )
+    with rt.catalog.transaction() as tx:
+        record = require(tx, caller, collection_id)
+        found = _user_matches(
+            rt, tx, record, [face.embedding.data], threshold=threshold, max_users=max_users
+        )
+    return UserSearchResult(
+        matches=tuple(found),
+        face_model=record.face_model,
+        searched_face=to_face_detail(face, decoded),
+        unsearched=others,
+        expected_false_matches=expected_false_matches(record.face_count, threshold),
+    )

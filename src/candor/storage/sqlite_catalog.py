@@ -1,0 +1,345 @@
+"""The catalog (collections, faces, users, tags, request tokens) on SQLite.
+
+Implements :class:`candor.storage.catalog.CatalogTx` over one connection inside one transaction;
+:meth:`candor.storage.sqlite.SqliteStore.transaction` opens it. Every change to a collection's
+faces also appends a row to ``face_changes`` in the same transaction, which is how each process's
+in-memory index catches up with faces added or removed by any other process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from candor.storage.catalog import (
+    CollectionRecord,
+    FaceRecord,
+    IndexChange,
+    NewFace,
+    UserRecord,
+    batched,
+)
+
+_FACE_COLUMNS = (
+    "row, face_id, image_id, external_image_id, box_left, box_top, box_width, box_height, "
+    "confidence, descriptor, user_id, indexed_at"
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _face(row: Sequence[object]) -> FaceRecord:
+    return FaceRecord(
+        row=int(str(row[0])),
+        face_id=str(row[1]),
+        image_id=str(row[2]),
+        external_image_id=None if row[3] is None else str(row[3]),
+        left=float(str(row[4])),
+        top=float(str(row[5])),
+        width=float(str(row[6])),
+        height=float(str(row[7])),
+        confidence=float(str(row[8])),
+        descriptor=bytes(row[9]),  # type: ignore[call-overload]
+        user_id=None if row[10] is None else str(row[10]),
+        indexed_at=datetime.fromisoformat(str(row[11])),
+    )
+
+
+class SqliteCatalogTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    # --- collections ---------------------------------------------------------------------------
+
+    def _collection(self, where: str, args: tuple[object, ...]) -> list[CollectionRecord]:
+        rows = self.conn.execute(
+            "SELECT c.row, c.account, c.collection_id, c.arn, c.face_model, c.created, "
+            "(SELECT COUNT(*) FROM faces f WHERE f.collection_row = c.row), "
+            "(SELECT COUNT(*) FROM users u WHERE u.collection_row = c.row) "
+            f"FROM collections c WHERE {where}",
+            args,
+        ).fetchall()
+        return [
+            CollectionRecord(
+                row=r[0],
+                account=r[1],
+                collection_id=r[2],
+                arn=r[3],
+                face_model=r[4],
+                created=datetime.fromisoformat(r[5]),
+                face_count=r[6],
+                user_count=r[7],
+            )
+            for r in rows
+        ]
+
+    def collection(self, account: str, collection_id: str) -> CollectionRecord | None:
+        found = self._collection("c.account = ? AND c.collection_id = ?", (account, collection_id))
+        return found[0] if found else None
+
+    def create_collection(
+        self, account: str, collection_id: str, arn: str, face_model: str
+    ) -> CollectionRecord | None:
+        try:
+            self.conn.execute(
+                "INSERT INTO collections (account, collection_id, arn, face_model, created) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (account, collection_id, arn, face_model, _now()),
+            )
+        except sqlite3.IntegrityError:
+            return None
+        return self.collection(account, collection_id)
+
+    def collections(self, account: str, after: str | None, limit: int) -> list[CollectionRecord]:
+        return self._collection(
+            "c.account = ? AND c.collection_id > ? ORDER BY c.collection_id LIMIT ?",
+            (account, after or "", limit),
+        )
+
+    def delete_collection(self, record: CollectionRecord) -> int:
+        removed = self.conn.execute(
+            "DELETE FROM faces WHERE collection_row = ?", (record.row,)
+        ).rowcount
+        self.conn.execute("DELETE FROM users WHERE collection_row = ?", (record.row,))
+        self.conn.execute("DELETE FROM face_changes WHERE collection_row = ?", (record.row,))
+        self.conn.execute("DELETE FROM tags WHERE arn = ?", (record.arn,))
+        self.conn.execute("DELETE FROM collections WHERE row = ?", (record.row,))
+        return int(removed)
+
+    # --- faces ---------------------------------------------------------------------------------
+
+    def insert_faces(self, record: CollectionRecord, faces: Sequence[NewFace]) -> list[FaceRecord]:
+        now = _now()
+        rows = []
+        for f in faces:
+            cur = self.conn.execute(
+                "INSERT INTO faces (collection_row, face_id, image_id, external_image_id, "
+                "box_left, box_top, box_width, box_height, confidence, descriptor, "
+                "image_sha256, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.row,
+                    f.face_id,
+                    f.image_id,
+                    f.external_image_id,
+                    f.left,
+                    f.top,
+                    f.width,
+                    f.height,
+                    f.confidence,
+                    f.descriptor,
+                    f.image_sha256,
+                    now,
+                ),
+            )
+            assert cur.lastrowid is not None
+            rows.append(cur.lastrowid)
+            self.conn.execute(
+                "INSERT INTO face_changes (collection_row, face_row, removed) VALUES (?, ?, 0)",
+                (record.row, cur.lastrowid),
+            )
+        return self.faces_by_row(record, rows)
+
+    def faces_by_id(self, record: CollectionRecord, face_ids: Sequence[str]) -> list[FaceRecord]:
+        out: list[FaceRecord] = []
+        for chunk in batched(list(face_ids)):
+            marks = ",".join("?" * len(chunk))
+            out += [
+                _face(r)
+                for r in self.conn.execute(
+                    f"SELECT {_FACE_COLUMNS} FROM faces "
+                    f"WHERE collection_row = ? AND face_id IN ({marks}) ORDER BY row",
+                    (record.row, *chunk),
+                )
+            ]
+        return out
+
+    def faces_by_row(self, record: CollectionRecord, rows: Sequence[int]) -> list[FaceRecord]:
+        out: list[FaceRecord] = []
+        for chunk in batched([str(r) for r in rows]):
+            marks = ",".join("?" * len(chunk))
+            out += [
+                _face(r)
+                for r in self.conn.execute(
+                    f"SELECT {_FACE_COLUMNS} FROM faces "
+                    f"WHERE collection_row = ? AND row IN ({marks})",
+                    (record.row, *[int(x) for x in chunk]),
+                )
+            ]
+        return out
+
+    def faces(
+        self,
+        record: CollectionRecord,
+        *,
+        after_row: int,
+        limit: int,
+        user_id: str | None = None,
+        face_ids: Sequence[str] | None = None,
+    ) -> list[FaceRecord]:
+        where = "collection_row = ? AND row > ?"
+        args: list[object] = [record.row, after_row]
+        if user_id is not None:
+            where += " AND user_id = ?"
+            args.append(user_id)
+        if face_ids is not None:
+            where += f" AND face_id IN ({','.join('?' * len(face_ids))})"
+            args += list(face_ids)
+        args.append(limit)
+        return [
+            _face(r)
+            for r in self.conn.execute(
+                f"SELECT {_FACE_COLUMNS} FROM faces WHERE {where} ORDER BY row LIMIT ?", args
+            )
+        ]
+
+    def delete_faces(self, record: CollectionRecord, face_ids: Sequence[str]) -> list[str]:
+        found = self.faces_by_id(record, face_ids)
+        for f in found:
+            self.conn.execute("DELETE FROM faces WHERE row = ?", (f.row,))
+            self.conn.execute(
+                "INSERT INTO face_changes (collection_row, face_row, removed) VALUES (?, ?, 1)",
+                (record.row, f.row),
+            )
+        return [f.face_id for f in found]
+
+    def expired_faces(self, record: CollectionRecord, before: datetime, limit: int) -> list[str]:
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT face_id FROM faces WHERE collection_row = ? AND indexed_at < ? "
+                "ORDER BY indexed_at LIMIT ?",
+                (record.row, before.astimezone(timezone.utc).isoformat(), limit),
+            )
+        ]
+
+    # --- index support -------------------------------------------------------------------------
+
+    def snapshot(self, record: CollectionRecord) -> tuple[int, list[tuple[int, bytes]]]:
+        seq = self.conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM face_changes WHERE collection_row = ?",
+            (record.row,),
+        ).fetchone()[0]
+        faces = [
+            (int(r[0]), bytes(r[1]))
+            for r in self.conn.execute(
+                "SELECT row, descriptor FROM faces WHERE collection_row = ? ORDER BY row",
+                (record.row,),
+            )
+        ]
+        return int(seq), faces
+
+    def changes_since(self, record: CollectionRecord, seq: int) -> list[IndexChange]:
+        return [
+            IndexChange(
+                seq=int(r[0]),
+                face_row=int(r[1]),
+                descriptor=None if (r[2] or r[3] is None) else bytes(r[3]),
+            )
+            for r in self.conn.execute(
+                "SELECT c.seq, c.face_row, c.removed, f.descriptor FROM face_changes c "
+                "LEFT JOIN faces f ON f.row = c.face_row "
+                "WHERE c.collection_row = ? AND c.seq > ? ORDER BY c.seq",
+                (record.row, seq),
+            )
+        ]
+
+    # --- users ---------------------------------------------------------------------------------
+
+    def user(self, record: CollectionRecord, user_id: str) -> UserRecord | None:
+        r = self.conn.execute(
+            "SELECT u.user_id, u.created, (SELECT COUNT(*) FROM faces f "
+            "WHERE f.collection_row = u.collection_row AND f.user_id = u.user_id) "
+            "FROM users u WHERE u.collection_row = ? AND u.user_id = ?",
+            (record.row, user_id),
+        ).fetchone()
+        if r is None:
+            return None
+        return UserRecord(user_id=r[0], created=datetime.fromisoformat(r[1]), face_count=r[2])
+
+    def create_user(self, record: CollectionRecord, user_id: str) -> bool:
+        try:
+            self.conn.execute(
+                "INSERT INTO users (collection_row, user_id, created) VALUES (?, ?, ?)",
+                (record.row, user_id, _now()),
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def delete_user(self, record: CollectionRecord, user_id: str) -> bool:
+        self.conn.execute(
+            "UPDATE faces SET user_id = NULL WHERE collection_row = ? AND user_id = ?",
+            (record.row, user_id),
+        )
+        cur = self.conn.execute(
+            "DELETE FROM users WHERE collection_row = ? AND user_id = ?", (record.row, user_id)
+        )
+        return cur.rowcount > 0
+
+    def users(self, record: CollectionRecord, after: str | None, limit: int) -> list[UserRecord]:
+        rows = self.conn.execute(
+            "SELECT u.user_id, u.created, (SELECT COUNT(*) FROM faces f "
+            "WHERE f.collection_row = u.collection_row AND f.user_id = u.user_id) "
+            "FROM users u WHERE u.collection_row = ? AND u.user_id > ? "
+            "ORDER BY u.user_id LIMIT ?",
+            (record.row, after or "", limit),
+        ).fetchall()
+        return [
+            UserRecord(user_id=r[0], created=datetime.fromisoformat(r[1]), face_count=r[2])
+            for r in rows
+        ]
+
+    def set_face_user(
+        self, record: CollectionRecord, face_ids: Sequence[str], user_id: str | None
+    ) -> None:
+        for chunk in batched(list(face_ids)):
+            marks = ",".join("?" * len(chunk))
+            self.conn.execute(
+                f"UPDATE faces SET user_id = ? WHERE collection_row = ? AND face_id IN ({marks})",
+                (user_id, record.row, *chunk),
+            )
+
+    # --- tags ----------------------------------------------------------------------------------
+
+    def tags(self, arn: str) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in self.conn.execute(
+                "SELECT key, value FROM tags WHERE arn = ? ORDER BY key", (arn,)
+            )
+        }
+
+    def set_tags(self, arn: str, tags: dict[str, str]) -> None:
+        self.conn.executemany(
+            "INSERT INTO tags (arn, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
+            [(arn, k, v) for k, v in tags.items()],
+        )
+
+    def remove_tags(self, arn: str, keys: Sequence[str]) -> None:
+        self.conn.executemany(
+            "DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys]
+        )
+
+    # --- request tokens ------------------------------------------------------------------------
+
+    def request_token(self, account: str, operation: str, token: str) -> tuple[str, str] | None:
+        r = self.conn.execute(
+            "SELECT fingerprint, response FROM request_tokens "
+            "WHERE account = ? AND operation = ? AND token = ?",
+            (account, operation, token),
+        ).fetchone()
+        return None if r is None else (str(r[0]), str(r[1]))
+
+    def save_request_token(
+        self, account: str, operation: str, token: str, fingerprint: str, response: str
+    ) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO request_tokens "
+            "(account, operation, token, fingerprint, response, created) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (account, operation, token, fingerprint, response, _now()),
+        )
