@@ -6,6 +6,7 @@ Values arrive decoded: blobs are ``bytes`` (the HTTP layer base64-decodes them f
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -60,7 +61,7 @@ def _check(shape: Any, value: Any, path: str, depth: int) -> None:
         if shape.enum and value not in shape.enum:
             _fail(path, f"{value!r} is not one of {list(shape.enum)}")
         pattern = meta.get("pattern")
-        if pattern and not re.fullmatch(pattern, value):
+        if pattern and not _compiled(pattern).fullmatch(value):
             _fail(path, f"{value[:80]!r} does not match the pattern {pattern}")
     elif kind == "blob":
         if not isinstance(value, (bytes, bytearray)):
@@ -85,6 +86,23 @@ def _check(shape: Any, value: Any, path: str, depth: int) -> None:
     elif kind == "timestamp":
         if not isinstance(value, (int, float, str)) or isinstance(value, bool):
             _fail(path, f"expected a timestamp, got {type(value).__name__}")
+
+
+# The model's patterns are Java regular expressions; Python's ``re`` lacks Unicode property
+# classes. They appear only inside character classes that also allow "_", so letters and
+# numbers become \w; separators become the space characters.
+_UNICODE_CLASSES = {
+    r"\p{L}": r"\w",
+    r"\p{Z}": r" \u00a0\u2000-\u200a\u2028\u2029\u3000",
+    r"\p{N}": r"\w",
+}
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    for java, python in _UNICODE_CLASSES.items():
+        pattern = pattern.replace(java, python)
+    return re.compile(pattern)
 
 
 def _bounds(path: str, n: float, meta: dict[str, Any], unit: str) -> None:
