@@ -90,7 +90,7 @@ def test_errors_reach_boto3_as_client_errors(rek: Any, call: Any, code: str) -> 
 
 def test_unserved_operation_says_so(rek: Any) -> None:
     with pytest.raises(ClientError) as exc:
-        rek.index_faces(CollectionId="c1", Image={"Bytes": OBAMA.read_bytes()})
+        rek.detect_protective_equipment(Image={"Bytes": OBAMA.read_bytes()})
     assert error_code(exc) == "AccessDeniedException"
     assert "does not serve" in exc.value.response["Error"]["Message"]
 

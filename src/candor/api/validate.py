@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from datetime import datetime
 from typing import Any
 
 from candor.errors import ImageTooLargeException, InvalidParameterException
@@ -84,7 +85,7 @@ def _check(shape: Any, value: Any, path: str, depth: int) -> None:
         if not isinstance(value, bool):
             _fail(path, f"expected true or false, got {type(value).__name__}")
     elif kind == "timestamp":
-        if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+        if not isinstance(value, (int, float, str, datetime)) or isinstance(value, bool):
             _fail(path, f"expected a timestamp, got {type(value).__name__}")
 
 

@@ -17,6 +17,14 @@ from candor.inference.modelfiles import path_for
 
 EMBEDDING_MODEL = "dlib-resnet-v1"
 
+# FaceModelVersion as Rekognition's wire format wants it (digits and dots), per descriptor model.
+MODEL_VERSIONS = {EMBEDDING_MODEL: "1.0", EMBEDDING_MODEL + "-flip": "1.1"}
+
+
+def model_version(model: str) -> str:
+    """The FaceModelVersion string for a descriptor model name."""
+    return MODEL_VERSIONS.get(model, "0.0")
+
 
 def _dlib() -> Any:
     import dlib  # imported on first use: importing dlib costs time and memory

@@ -11,6 +11,7 @@ from candor.errors import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
 )
+from candor.inference.dlib_faces import model_version
 from candor.runtime import Runtime
 from candor.services.pagination import decode_token, encode_token
 from candor.storage.catalog import CatalogTx, CollectionRecord
@@ -28,7 +29,7 @@ def to_collection(r: CollectionRecord) -> Collection:
     return Collection(
         collection_id=r.collection_id,
         arn=r.arn,
-        face_model=r.face_model,
+        face_model=model_version(r.face_model),
         created=r.created,
         face_count=r.face_count,
         user_count=r.user_count,

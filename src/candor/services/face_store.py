@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from candor.errors import InvalidParameterException
 from candor.imaging import ImageInput, load_image
+from candor.inference.dlib_faces import model_version
 from candor.runtime import Runtime
 from candor.services.collections import require
 from candor.services.faces import to_face_detail, wants_extra_attributes
@@ -101,10 +102,11 @@ def index_faces(
         rows = tx.insert_faces(record, [f for f, _ in keep]) if keep else []
     by_id = {r.face_id: r for r in rows}
     indexed = tuple(
-        (stored_face(by_id[f.face_id], record.face_model), detail) for f, detail in keep
+        (stored_face(by_id[f.face_id], model_version(record.face_model)), detail)
+        for f, detail in keep
     )
     return IndexFacesResult(
-        indexed=indexed, unindexed=tuple(unindexed), face_model=record.face_model
+        indexed=indexed, unindexed=tuple(unindexed), face_model=model_version(record.face_model)
     )
 
 
@@ -131,8 +133,9 @@ def list_faces(
         )
     page = found[:max_results]
     token = encode_token("faces", page[-1].row) if len(found) > max_results else None
-    items = tuple(stored_face(r, record.face_model) for r in page)
-    return Page(items=items, next_token=token), record.face_model
+    version = model_version(record.face_model)
+    items = tuple(stored_face(r, version) for r in page)
+    return Page(items=items, next_token=token), version
 
 
 def delete_faces(

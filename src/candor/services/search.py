@@ -5,6 +5,7 @@ from __future__ import annotations
 from candor.calibration import fmr_for_similarity
 from candor.errors import InvalidParameterException
 from candor.imaging import ImageInput, load_image
+from candor.inference.dlib_faces import model_version
 from candor.runtime import Runtime
 from candor.services.collections import require
 from candor.services.face_store import check_model, stored_face
@@ -44,7 +45,8 @@ def matches(
     rows = {r.row: r for r in tx.faces_by_row(record, [row for row, _ in hits])}
     return [
         FaceSearchMatch(
-            similarity=cal.similarity(d), face=stored_face(rows[row], record.face_model)
+            similarity=cal.similarity(d),
+            face=stored_face(rows[row], model_version(record.face_model)),
         )
         for row, d in hits
         if row in rows
@@ -85,7 +87,7 @@ def search_faces(
         )
     return FaceSearchResult(
         matches=tuple(result),
-        face_model=record.face_model,
+        face_model=model_version(record.face_model),
         searched_face_id=face_id,
         expected_false_matches=expected_false_matches(record.face_count - 1, threshold),
     )
@@ -127,7 +129,7 @@ def search_faces_by_image(
         )
     return FaceSearchResult(
         matches=tuple(result),
-        face_model=record.face_model,
+        face_model=model_version(record.face_model),
         searched_face=to_face_detail(face, decoded),
         expected_false_matches=expected_false_matches(record.face_count, threshold),
     )

@@ -18,6 +18,7 @@ from candor.errors import (
 )
 from candor.imaging import ImageInput, load_image
 from candor.inference.base import Embedding
+from candor.inference.dlib_faces import model_version
 from candor.inference.pipeline import embedding_distances
 from candor.runtime import Runtime
 from candor.services.collections import require
@@ -316,7 +317,7 @@ def search_users(
         )
     return UserSearchResult(
         matches=tuple(found),
-        face_model=record.face_model,
+        face_model=model_version(record.face_model),
         searched_face_id=face_id,
         searched_user_id=user_id,
         expected_false_matches=expected_false_matches(record.face_count, threshold),
@@ -363,7 +364,7 @@ def search_users_by_image(
         )
     return UserSearchResult(
         matches=tuple(found),
-        face_model=record.face_model,
+        face_model=model_version(record.face_model),
         searched_face=to_face_detail(face, decoded),
         unsearched=others,
         expected_false_matches=expected_false_matches(record.face_count, threshold),
