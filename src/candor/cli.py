@@ -88,10 +88,12 @@ def cmd_compare_faces(args: argparse.Namespace) -> int:
     from candor.api import serialize
     from candor.calibration import fmr_for_similarity
     from candor.services import faces
+    from candor.types import Caller
 
     rt = _runtime(args)
     result = faces.compare_faces(
         rt,
+        Caller.local(args.purpose),
         source_image=args.source,
         target_image=args.target,
         similarity_threshold=args.threshold,
@@ -188,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=__doc__.split("Examples::", 1)[1] if __doc__ else None,
     )
     parser.add_argument("--data-dir", help="data directory (default: $CANDOR_DATA_DIR)")
+    parser.add_argument(
+        "--purpose",
+        help="the purpose of this biometric operation, recorded in the audit log (required by "
+        "collections tagged candor:require-purpose=true)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
@@ -254,9 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("key_id", help="access key id")
     p.set_defaults(func=cmd_keys)
 
-    from candor.cli_collections import add_parsers
+    from candor import cli_audit, cli_collections
 
-    add_parsers(sub, _image_arg)
+    cli_collections.add_parsers(sub, _image_arg)
+    cli_audit.add_parsers(sub)
 
     p = sub.add_parser("settings", help="list every CANDOR_* setting with its default")
     p.set_defaults(func=cmd_settings)

@@ -65,7 +65,7 @@ def cmd_collection(args: argparse.Namespace, rt: Any) -> int:
     from candor.services import collections
     from candor.types import Caller
 
-    caller = Caller.local()
+    caller = Caller.local(args.purpose)
     action = args.collection_command
     if action == "create":
         c = collections.create_collection(rt, caller, collection_id=args.collection_id)
@@ -93,7 +93,7 @@ def cmd_index(args: argparse.Namespace, rt: Any) -> int:
     from candor.services import face_store
     from candor.types import Caller
 
-    caller = Caller.local()
+    caller = Caller.local(args.purpose)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
@@ -146,7 +146,7 @@ def cmd_search(args: argparse.Namespace, rt: Any) -> int:
 
     result = search.search_faces_by_image(
         rt,
-        Caller.local(),
+        Caller.local(args.purpose),
         collection_id=args.collection_id,
         image=args.image,
         threshold=args.threshold,

@@ -21,6 +21,7 @@ from candor.api.operations import HANDLERS, dispatch
 from candor.config import Settings
 from candor.errors import ServiceError
 from candor.runtime import Runtime
+from candor.types import Caller
 
 
 def _snake(name: str) -> str:
@@ -36,6 +37,7 @@ class Client:
         *,
         settings: Settings | None = None,
         runtime: Runtime | None = None,
+        purpose: str | None = None,
     ) -> None:
         from botocore.errorfactory import ClientExceptionsFactory
 
@@ -44,6 +46,8 @@ class Client:
                 settings = Settings.from_env(data_dir=Path(data_dir) if data_dir else None)
             runtime = Runtime(settings)
         self.runtime = runtime
+        # Stated on every call: recorded in audit records, required by some collections' policy.
+        self.purpose = purpose
         self.exceptions = ClientExceptionsFactory().create_client_exceptions(service_model())
 
     def can_paginate(self, operation_name: str) -> bool:
@@ -58,22 +62,27 @@ class Client:
             raise ParamValidationError(report=report.generate_report())
         request_id = str(uuid.uuid4())
         try:
-            result = dispatch(self.runtime, operation, _read_blobs(params))
+            outcome = dispatch(
+                self.runtime, operation, _read_blobs(params), Caller.local(self.purpose)
+            )
         except ServiceError as exc:
             error = {
                 "Error": {"Code": exc.code, "Message": exc.message},
                 "ResponseMetadata": _metadata(request_id, exc.status),
             }
             raise self.exceptions.from_code(exc.code)(error, operation) from None
-        result["ResponseMetadata"] = _metadata(request_id, 200)
+        result = dict(outcome.body)
+        result["ResponseMetadata"] = _metadata(request_id, 200, outcome.headers)
         return result
 
 
-def _metadata(request_id: str, status: int) -> dict[str, Any]:
+def _metadata(
+    request_id: str, status: int, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "RequestId": request_id,
         "HTTPStatusCode": status,
-        "HTTPHeaders": {"x-amzn-requestid": request_id},
+        "HTTPHeaders": {"x-amzn-requestid": request_id, **(headers or {})},
         "RetryAttempts": 0,
     }
 

@@ -72,6 +72,11 @@ class Settings:
         "Region named in collection ARNs (arn:aws:rekognition:REGION:ACCOUNT:collection/ID); "
         "requests signed for any region are accepted.",
     )
+    reaper_interval: int = _setting(
+        3600,
+        "Seconds between runs of the retention reaper inside `candor serve` (0 turns it off; "
+        "`candor reap` runs it once).",
+    )
     media_root: Path | None = _setting(
         None, "Directory holding one folder per S3 bucket (default: DATA_DIR/media)."
     )

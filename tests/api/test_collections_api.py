@@ -134,3 +134,28 @@ def test_accounts_are_isolated(rek: Any, server: Server, coll: str) -> None:
     # Nothing of the first account changed.
     assert rek.describe_collection(CollectionId=coll)["FaceCount"] == 1
     assert rek.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"t": "1"}
+
+
+def test_purpose_header_and_expected_false_matches(rek: Any, server: Server, coll: str) -> None:
+    """Any SDK can state a purpose with one header; searches report expected false matches."""
+    arn = rek.describe_collection(CollectionId=coll)["CollectionARN"]
+    rek.index_faces(CollectionId=coll, Image={"Bytes": OBAMA.read_bytes()})
+    rek.tag_resource(ResourceArn=arn, Tags={"candor:require-purpose": "true"})
+    with pytest.raises(ClientError) as info:
+        rek.search_faces_by_image(CollectionId=coll, Image={"Bytes": OBAMA2.read_bytes()})
+    assert error_code(info) == "AccessDeniedException"
+
+    def add_purpose(request: Any, **_: Any) -> None:
+        request.headers["X-Candor-Purpose"] = "incident 42"
+
+    rek.meta.events.register("before-sign.rekognition.*", add_purpose)
+    r = rek.search_faces_by_image(CollectionId=coll, Image={"Bytes": OBAMA2.read_bytes()})
+    assert r["FaceMatches"]
+    assert float(r["ResponseMetadata"]["HTTPHeaders"]["x-candor-expected-false-matches"]) == pytest.approx(1e-4)
+    from candor import Client
+
+    local = Client(data_dir=server.data_dir)
+    with local.runtime.catalog.transaction() as tx:
+        last = list(tx.audit_records())[-1].fields()
+    assert last["purpose"] == "incident 42" and last["principal"] == server.key_id
+    assert last["operation"] == "SearchFacesByImage"

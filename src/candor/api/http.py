@@ -59,6 +59,7 @@ class Reply:
     status: int
     body: bytes
     error_code: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def operation_for(target: str | None) -> str:
@@ -227,7 +228,7 @@ def handle(
     """Run one request's operation: parse, dispatch, serialize; every failure becomes a Reply."""
     try:
         result = dispatch(rt, operation, parse_body(operation, body), caller)
-        return Reply(status=200, body=encode(result))
+        return Reply(status=200, body=encode(result.body), headers=tuple(result.headers.items()))
     except ServiceError as exc:
         return error_reply(exc)
     except Exception:

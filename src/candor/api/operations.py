@@ -6,8 +6,8 @@ behave the same by construction.
 
 from __future__ import annotations
 
-from candor.api.handlers import collections, faces
-from candor.api.handlers.common import Handler, Wire
+from candor.api.handlers import collections, faces, images
+from candor.api.handlers.common import Handler, Outcome, Wire
 from candor.api.model import operation_model, service_model
 from candor.api.validate import validate
 from candor.errors import InvalidParameterException, ServiceError
@@ -15,7 +15,7 @@ from candor.runtime import Runtime
 from candor.types import Caller
 
 # Every served operation. Each handler module contributes its own table.
-HANDLERS: dict[str, Handler] = {**faces.HANDLERS, **collections.HANDLERS}
+HANDLERS: dict[str, Handler] = {**faces.HANDLERS, **collections.HANDLERS, **images.HANDLERS}
 
 # Operations Candor refuses by design, and why.
 REFUSED: dict[str, str] = {
@@ -35,7 +35,9 @@ class UnsupportedOperationError(ServiceError):
     status = 400
 
 
-def dispatch(rt: Runtime, operation: str, params: Wire, caller: Caller | None = None) -> Wire:
+def dispatch(
+    rt: Runtime, operation: str, params: Wire, caller: Caller | None = None
+) -> Outcome:
     """Validate ``params`` against the operation's input shape and run it for ``caller``
     (the local account when None: the in-process client and the CLI)."""
     handler = HANDLERS.get(operation)
@@ -51,4 +53,5 @@ def dispatch(rt: Runtime, operation: str, params: Wire, caller: Caller | None = 
             )
         raise InvalidParameterException(f"Unknown operation {operation!r}")
     validate(operation_model(operation).input_shape, params)
-    return handler(rt, params, caller if caller is not None else Caller.local())
+    result = handler(rt, params, caller if caller is not None else Caller.local())
+    return result if isinstance(result, Outcome) else Outcome(result)

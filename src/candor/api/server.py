@@ -45,6 +45,9 @@ from candor.keys import ADMIN_ACCOUNT, KeyRing, Principal, usage
 from candor.types import Caller
 
 HEALTH_PATHS = ("/health", "/healthz")
+# The purpose a caller states, recorded in audit records and required by collections whose
+# policy says candor:require-purpose. Any SDK can add a header (see the README).
+PURPOSE_HEADER = "X-Candor-Purpose"
 IDLE_TIMEOUT_S = 60.0  # keep-alive idle time and the longest pause inside one request
 DRAIN_LIMIT_S = 10.0  # how long a refused body is read and thrown away so the reply gets through
 DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
@@ -339,10 +342,13 @@ class Handler(BaseHTTPRequestHandler):
         except ServiceError as exc:
             reply = http.error_reply(exc)
         else:
-            caller = Caller.local()
+            purpose = (self.headers.get(PURPOSE_HEADER) or "").strip()[:512] or None
+            caller = Caller.local(purpose)
             if principal is not None:
                 caller = Caller(
-                    account=principal.account_name, access_key_id=principal.access_key_id
+                    account=principal.account_name,
+                    access_key_id=principal.access_key_id,
+                    purpose=purpose,
                 )
             reply = self._pool().run(str(operation), body, request_id, caller)
         return reply.status, reply.error_code, self._reply(reply, request_id)
@@ -460,13 +466,25 @@ class Handler(BaseHTTPRequestHandler):
         return sigv4.verify(request, keyring.principal, lambda p: p.secret)
 
     def _reply(self, reply: http.Reply, request_id: str, *, close: bool = False) -> int:
-        return self._send(reply.status, reply.body, http.CONTENT_TYPE, request_id, close=close)
+        return self._send(
+            reply.status, reply.body, http.CONTENT_TYPE, request_id, close=close,
+            extra=reply.headers,
+        )
 
     def _send(
-        self, status: int, body: bytes, content_type: str, request_id: str, *, close: bool = False
+        self,
+        status: int,
+        body: bytes,
+        content_type: str,
+        request_id: str,
+        *,
+        close: bool = False,
+        extra: tuple[tuple[str, str], ...] = (),
     ) -> int:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        for name, value in extra:
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-amzn-RequestId", request_id)
         if close or self.server.stopping:
@@ -476,6 +494,22 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
         return len(body)
+
+
+def _reap_periodically(settings: Settings, stop: threading.Event) -> None:
+    """Retention: delete expired faces now and every ``reaper_interval`` seconds."""
+    from candor.runtime import Runtime
+    from candor.services.retention import purge_expired
+
+    rt = Runtime(settings)  # the catalog only: no model is loaded in this process
+    while not stop.is_set():
+        try:
+            removed = purge_expired(rt)
+            if removed:
+                log.info("retention: deleted %d expired face(s)", sum(removed.values()))
+        except Exception:
+            log.exception("retention reaper failed; retrying at the next interval")
+        stop.wait(settings.reaper_interval)
 
 
 # --- start-up ---------------------------------------------------------------------------------
@@ -550,6 +584,11 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
     server.pool = pool
 
     stop_signals = 0
+    reaper_stop = threading.Event()
+    if settings.reaper_interval > 0:
+        threading.Thread(
+            target=_reap_periodically, args=(settings, reaper_stop), daemon=True
+        ).start()
 
     def on_signal(signum: int, frame: Any) -> None:
         nonlocal stop_signals
@@ -571,6 +610,7 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
     try:
         server.serve_forever(poll_interval=0.2)
     finally:
+        reaper_stop.set()
         server.begin_stop()
         server.server_close()  # joins the request threads: in-flight requests finish
         pool.shutdown()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from candor import audit
+from candor.audit import AuditEvent
 from candor.errors import (
     InvalidParameterException,
     ResourceAlreadyExistsException,
@@ -13,6 +15,7 @@ from candor.errors import (
 )
 from candor.inference.dlib_faces import model_version
 from candor.runtime import Runtime
+from candor.services import policy
 from candor.services.pagination import decode_token, encode_token
 from candor.storage.catalog import CatalogTx, CollectionRecord
 from candor.types import Caller, Collection, Page
@@ -84,6 +87,11 @@ def delete_collection(rt: Runtime, caller: Caller, *, collection_id: str) -> int
     with rt.catalog.transaction(write=True) as tx:
         record = require(tx, caller, collection_id)
         removed = tx.delete_collection(record)
+        audit.append(
+            tx,
+            caller,
+            AuditEvent("DeleteCollection", collection=collection_id, detail={"faces": removed}),
+        )
     rt.indexes.forget(record)
     return removed
 
@@ -113,18 +121,29 @@ def _check_tags(tags: Mapping[str, str]) -> None:
 
 
 def tag_resource(rt: Runtime, caller: Caller, *, arn: str, tags: Mapping[str, str]) -> None:
+    """Set tags; ``candor:`` tags are the collection's policy, and changing one is audited."""
     _check_tags(tags)
+    policy.check_tags(tags)
     with rt.catalog.transaction(write=True) as tx:
         record = _collection_for_arn(tx, caller, arn)
         if len(tx.tags(record.arn).keys() | tags.keys()) > MAX_TAGS:
             raise InvalidParameterException(f"A resource may carry at most {MAX_TAGS} tags")
         tx.set_tags(record.arn, dict(tags))
+        changed = {k: v for k, v in tags.items() if k.startswith(policy.PREFIX)}
+        if changed:
+            event = AuditEvent("PolicyChange", record.collection_id, detail={"set": changed})
+            audit.append(tx, caller, event)
 
 
 def untag_resource(rt: Runtime, caller: Caller, *, arn: str, keys: Sequence[str]) -> None:
     with rt.catalog.transaction(write=True) as tx:
         record = _collection_for_arn(tx, caller, arn)
+        present = tx.tags(record.arn)
         tx.remove_tags(record.arn, keys)
+        removed = sorted(k for k in keys if k.startswith(policy.PREFIX) and k in present)
+        if removed:
+            event = AuditEvent("PolicyChange", record.collection_id, detail={"removed": removed})
+            audit.append(tx, caller, event)
 
 
 def list_tags(rt: Runtime, caller: Caller, *, arn: str) -> dict[str, str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from candor import audit
+from candor.audit import AuditEvent
 from candor.errors import InvalidParameterException
 from candor.imaging import ImageInput, load_image
 from candor.inference.dlib_faces import model_version
@@ -12,6 +14,7 @@ from candor.runtime import Runtime
 from candor.services.collections import require
 from candor.services.faces import to_face_detail, wants_extra_attributes
 from candor.services.pagination import decode_token, encode_token
+from candor.services.policy import PolicyRefusal, policy_of
 from candor.services.quality import QUALITY_FILTERS, rejection_reasons
 from candor.storage.catalog import CollectionRecord, FaceRecord, NewFace
 from candor.types import (
@@ -99,7 +102,23 @@ def index_faces(
     with rt.catalog.transaction(write=True) as tx:
         record = require(tx, caller, collection_id)
         check_model(rt, record)
-        rows = tx.insert_faces(record, [f for f, _ in keep]) if keep else []
+        refusal = policy_of(tx, record).purpose_refusal(caller, collection_id)
+        rows = tx.insert_faces(record, [f for f, _ in keep]) if keep and not refusal else []
+        audit.append(
+            tx,
+            caller,
+            AuditEvent(
+                operation="IndexFaces",
+                collection=collection_id,
+                max_faces=max_faces,
+                image_sha256=(decoded.sha256,),
+                face_ids=tuple(r.face_id for r in rows),
+                outcome="ok" if refusal is None else f"refused: {refusal}",
+                detail={"external_image_id": external_image_id, "not_indexed": len(unindexed)},
+            ),
+        )
+    if refusal is not None:
+        raise PolicyRefusal(refusal)
     by_id = {r.face_id: r for r in rows}
     indexed = tuple(
         (stored_face(by_id[f.face_id], model_version(record.face_model)), detail)
@@ -157,4 +176,14 @@ def delete_faces(
             else:
                 deletable.append(face_id)
         deleted = tx.delete_faces(record, deletable) if deletable else []
+        audit.append(
+            tx,
+            caller,
+            AuditEvent(
+                operation="DeleteFaces",
+                collection=collection_id,
+                face_ids=tuple(deleted),
+                detail={"not_deleted": [f for f, _, _ in unsuccessful]},
+            ),
+        )
     return DeleteFacesResult(deleted=tuple(deleted), unsuccessful=tuple(unsuccessful))

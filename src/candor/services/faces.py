@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from candor import audit
+from candor.audit import AuditEvent
 from candor.errors import InvalidParameterException
 from candor.imaging import DecodedImage, ImageInput, load_image
 from candor.inference.pipeline import AnalyzedFace, embedding_distances
@@ -12,6 +14,7 @@ from candor.services.quality import QUALITY_FILTERS, rejection_reasons
 from candor.types import (
     BoolAttribute,
     BoundingBox,
+    Caller,
     CompareFacesResult,
     DetectFacesResult,
     FaceDetail,
@@ -71,6 +74,7 @@ def detect_faces(
 
 def compare_faces(
     rt: Runtime,
+    caller: Caller | None = None,
     *,
     source_image: ImageInput,
     target_image: ImageInput,
@@ -90,6 +94,7 @@ def compare_faces(
         raise InvalidParameterException(
             f"SimilarityThreshold must be between 0 and 100, got {similarity_threshold}"
         )
+    caller = caller or Caller.local()
     settings = rt.settings
     source = load_image(source_image, rt.media, max_pixels=settings.max_image_pixels)
     target = load_image(target_image, rt.media, max_pixels=settings.max_image_pixels)
@@ -121,6 +126,19 @@ def compare_faces(
         else:
             unmatched.append(detail)
     matches.sort(key=lambda m: m.similarity, reverse=True)
+    with rt.catalog.transaction(write=True) as tx:
+        audit.append(
+            tx,
+            caller,
+            AuditEvent(
+                operation="CompareFaces",
+                threshold=similarity_threshold,
+                image_sha256=(source.sha256, target.sha256),
+                match_count=len(matches),
+                top_similarity=matches[0].similarity if matches else None,
+                detail={"target_faces": len(candidates)},
+            ),
+        )
     return CompareFacesResult(
         source_face=to_face_detail(src, source), matches=tuple(matches), unmatched=tuple(unmatched)
     )

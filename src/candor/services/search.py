@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from candor import audit
+from candor.audit import AuditEvent
 from candor.calibration import fmr_for_similarity
 from candor.errors import InvalidParameterException
 from candor.imaging import ImageInput, load_image
@@ -10,6 +12,7 @@ from candor.runtime import Runtime
 from candor.services.collections import require
 from candor.services.face_store import check_model, stored_face
 from candor.services.faces import to_face_detail
+from candor.services.policy import Policy, PolicyRefusal, policy_of
 from candor.services.quality import QUALITY_FILTERS, rejection_reasons
 from candor.storage.catalog import CatalogTx, CollectionRecord
 from candor.types import Caller, FaceSearchMatch, FaceSearchResult
@@ -35,14 +38,21 @@ def matches(
     threshold: float,
     max_faces: int,
     exclude_row: int | None = None,
+    policy: Policy | None = None,
 ) -> list[FaceSearchMatch]:
-    """Faces at or above ``threshold``, best first, read within ``tx``'s snapshot."""
+    """Faces at or above ``threshold``, best first, read within ``tx``'s snapshot. Faces past
+    the collection's retention period are never returned, even before the reaper runs."""
     cal = rt.calibration
+    cutoff = policy.cutoff() if policy is not None else None
     k = max_faces + (1 if exclude_row is not None else 0)
     hits = rt.indexes.search(tx, record, descriptor, k, cal.distance_for_similarity(threshold))
     hits = [(row, d) for row, d in hits if row != exclude_row][:max_faces]
     # The table has the last word: a face deleted since the index saw it is not returned.
-    rows = {r.row: r for r in tx.faces_by_row(record, [row for row, _ in hits])}
+    rows = {
+        r.row: r
+        for r in tx.faces_by_row(record, [row for row, _ in hits])
+        if cutoff is None or r.indexed_at >= cutoff
+    }
     return [
         FaceSearchMatch(
             similarity=cal.similarity(d),
@@ -58,6 +68,31 @@ def expected_false_matches(faces_searched: int, threshold: float) -> float:
     return max(faces_searched, 0) * fmr_for_similarity(threshold)
 
 
+def _event(
+    operation: str,
+    record: CollectionRecord,
+    threshold: float,
+    max_faces: int,
+    found: list[FaceSearchMatch] | None,
+    *,
+    image_sha256: tuple[str, ...] = (),
+    refusal: str | None = None,
+    detail: dict[str, object] | None = None,
+) -> AuditEvent:
+    return AuditEvent(
+        operation=operation,
+        collection=record.collection_id,
+        threshold=threshold,
+        max_faces=max_faces,
+        image_sha256=image_sha256,
+        match_count=None if found is None else len(found),
+        top_similarity=found[0].similarity if found else None,
+        face_ids=tuple(m.face.face_id for m in found or ()),
+        outcome="ok" if refusal is None else f"refused: {refusal}",
+        detail=detail or {},
+    )
+
+
 def search_faces(
     rt: Runtime,
     caller: Caller,
@@ -68,23 +103,43 @@ def search_faces(
     max_faces: int = DEFAULT_MAX_FACES,
 ) -> FaceSearchResult:
     _check(threshold, max_faces)
-    with rt.catalog.transaction() as tx:
+    with rt.catalog.transaction(write=True) as tx:
         record = require(tx, caller, collection_id)
-        found = tx.faces_by_id(record, [face_id])
-        if not found:
-            raise InvalidParameterException(
-                f"FaceId {face_id} is not in collection {collection_id}"
+        policy = policy_of(tx, record)
+        refusal = policy.search_refusal(caller, threshold, collection_id)
+        result: list[FaceSearchMatch] | None = None
+        if refusal is None:
+            found = tx.faces_by_id(record, [face_id])
+            if not found:
+                raise InvalidParameterException(
+                    f"FaceId {face_id} is not in collection {collection_id}"
+                )
+            (face,) = found
+            result = matches(
+                rt,
+                tx,
+                record,
+                face.descriptor,
+                threshold=threshold,
+                max_faces=max_faces,
+                exclude_row=face.row,
+                policy=policy,
             )
-        (face,) = found
-        result = matches(
-            rt,
+        audit.append(
             tx,
-            record,
-            face.descriptor,
-            threshold=threshold,
-            max_faces=max_faces,
-            exclude_row=face.row,
+            caller,
+            _event(
+                "SearchFaces",
+                record,
+                threshold,
+                max_faces,
+                result,
+                refusal=refusal,
+                detail={"searched_face_id": face_id},
+            ),
         )
+    if refusal is not None or result is None:
+        raise PolicyRefusal(str(refusal))
     return FaceSearchResult(
         matches=tuple(result),
         face_model=model_version(record.face_model),
@@ -122,11 +177,36 @@ def search_faces_by_image(
             f"The largest face does not pass QualityFilter {quality_filter} ({', '.join(reasons)})"
         )
     assert face.embedding is not None
-    with rt.catalog.transaction() as tx:
+    with rt.catalog.transaction(write=True) as tx:
         record = require(tx, caller, collection_id)
-        result = matches(
-            rt, tx, record, face.embedding.data, threshold=threshold, max_faces=max_faces
+        policy = policy_of(tx, record)
+        refusal = policy.search_refusal(caller, threshold, collection_id)
+        result = None
+        if refusal is None:
+            result = matches(
+                rt,
+                tx,
+                record,
+                face.embedding.data,
+                threshold=threshold,
+                max_faces=max_faces,
+                policy=policy,
+            )
+        audit.append(
+            tx,
+            caller,
+            _event(
+                "SearchFacesByImage",
+                record,
+                threshold,
+                max_faces,
+                result,
+                image_sha256=(decoded.sha256,),
+                refusal=refusal,
+            ),
         )
+    if refusal is not None or result is None:
+        raise PolicyRefusal(str(refusal))
     return FaceSearchResult(
         matches=tuple(result),
         face_model=model_version(record.face_model),

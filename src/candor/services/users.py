@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from candor import audit
+from candor.audit import AuditEvent
 from candor.errors import (
     ConflictException,
     IdempotentParameterMismatchException,
@@ -25,6 +27,7 @@ from candor.services.collections import require
 from candor.services.face_store import check_model
 from candor.services.faces import to_face_detail
 from candor.services.pagination import decode_token, encode_token
+from candor.services.policy import Policy, PolicyRefusal, policy_of
 from candor.services.quality import QUALITY_FILTERS, rejection_reasons
 from candor.services.search import expected_false_matches
 from candor.storage.catalog import CatalogTx, CollectionRecord, UserRecord
@@ -110,6 +113,7 @@ def delete_user(
                 f"User {user_id} does not exist in collection {collection_id}"
             )
         _remember(tx, caller, "DeleteUser", token, replay, {})
+        audit.append(tx, caller, AuditEvent("DeleteUser", collection_id, detail={"user": user_id}))
 
 
 def list_users(
@@ -197,6 +201,17 @@ def associate_faces(
         status = user_status(_require_user(tx, record, user_id))
         result = FaceAssociationResult(tuple(changed), tuple(unsuccessful), status)
         _remember(tx, caller, "AssociateFaces", token, replay, asdict(result))
+        audit.append(
+            tx,
+            caller,
+            AuditEvent(
+                "AssociateFaces",
+                collection_id,
+                threshold=threshold,
+                face_ids=tuple(changed),
+                detail={"user": user_id, "refused": [u[0] for u in unsuccessful]},
+            ),
+        )
     return result
 
 
@@ -232,6 +247,16 @@ def disassociate_faces(
         status = user_status(_require_user(tx, record, user_id))
         result = FaceAssociationResult(tuple(changed), tuple(unsuccessful), status)
         _remember(tx, caller, "DisassociateFaces", token, replay, asdict(result))
+        audit.append(
+            tx,
+            caller,
+            AuditEvent(
+                "DisassociateFaces",
+                collection_id,
+                face_ids=tuple(changed),
+                detail={"user": user_id},
+            ),
+        )
     return result
 
 
@@ -245,9 +270,11 @@ def _user_matches(
     max_users: int,
     exclude_user: str | None = None,
     exclude_rows: frozenset[int] = frozenset(),
+    policy: Policy | None = None,
 ) -> list[UserMatch]:
-    """Users ranked by their best face's similarity to any probe."""
+    """Users ranked by their best face's similarity to any probe (expired faces excluded)."""
     cal = rt.calibration
+    cutoff = policy.cutoff() if policy is not None else None
     k = min(4096, max(100, 20 * max_users))
     best: dict[int, float] = {}
     for probe in probes:
@@ -260,6 +287,8 @@ def _user_matches(
     for face in tx.faces_by_row(record, list(best)):
         if face.user_id is None or face.user_id == exclude_user:
             continue
+        if cutoff is not None and face.indexed_at < cutoff:
+            continue
         per_user[face.user_id] = min(best[face.row], per_user.get(face.user_id, best[face.row]))
     ranked = sorted(per_user.items(), key=lambda kv: kv[1])[:max_users]
     out = []
@@ -268,6 +297,36 @@ def _user_matches(
         if user is not None:
             out.append(UserMatch(cal.similarity(d), User(uid, user_status(user))))
     return out
+
+
+def _audit_search(
+    tx: CatalogTx,
+    caller: Caller,
+    operation: str,
+    record: CollectionRecord,
+    threshold: float,
+    max_users: int,
+    found: list[UserMatch] | None,
+    refusal: str | None,
+    *,
+    image_sha256: tuple[str, ...] = (),
+    detail: dict[str, Any] | None = None,
+) -> None:
+    audit.append(
+        tx,
+        caller,
+        AuditEvent(
+            operation=operation,
+            collection=record.collection_id,
+            threshold=threshold,
+            max_faces=max_users,
+            image_sha256=image_sha256,
+            match_count=None if found is None else len(found),
+            top_similarity=found[0].similarity if found else None,
+            outcome="ok" if refusal is None else f"refused: {refusal}",
+            detail={**(detail or {}), "user_ids": [m.user.user_id for m in found or ()]},
+        ),
+    )
 
 
 def _check_search(threshold: float, max_users: int) -> None:
@@ -293,28 +352,46 @@ def search_users(
     _check_search(threshold, max_users)
     if (user_id is None) == (face_id is None):
         raise InvalidParameterException("SearchUsers needs exactly one of UserId or FaceId")
-    with rt.catalog.transaction() as tx:
+    with rt.catalog.transaction(write=True) as tx:
         record = require(tx, caller, collection_id)
-        if face_id is not None:
-            faces = tx.faces_by_id(record, [face_id])
-            if not faces:
-                raise InvalidParameterException(
-                    f"FaceId {face_id} is not in collection {collection_id}"
-                )
-        else:
-            assert user_id is not None
-            _require_user(tx, record, user_id)
-            faces = tx.faces(record, after_row=0, limit=MAX_FACES_PER_USER, user_id=user_id)
-        found = _user_matches(
-            rt,
+        policy = policy_of(tx, record)
+        refusal = policy.search_refusal(caller, threshold, collection_id)
+        found: list[UserMatch] | None = None
+        if refusal is None:
+            if face_id is not None:
+                faces = tx.faces_by_id(record, [face_id])
+                if not faces:
+                    raise InvalidParameterException(
+                        f"FaceId {face_id} is not in collection {collection_id}"
+                    )
+            else:
+                assert user_id is not None
+                _require_user(tx, record, user_id)
+                faces = tx.faces(record, after_row=0, limit=MAX_FACES_PER_USER, user_id=user_id)
+            found = _user_matches(
+                rt,
+                tx,
+                record,
+                [f.descriptor for f in faces],
+                threshold=threshold,
+                max_users=max_users,
+                exclude_user=user_id,
+                exclude_rows=frozenset(f.row for f in faces),
+                policy=policy,
+            )
+        _audit_search(
             tx,
+            caller,
+            "SearchUsers",
             record,
-            [f.descriptor for f in faces],
-            threshold=threshold,
-            max_users=max_users,
-            exclude_user=user_id,
-            exclude_rows=frozenset(f.row for f in faces),
+            threshold,
+            max_users,
+            found,
+            refusal,
+            detail={"searched_face_id": face_id, "searched_user_id": user_id},
         )
+    if found is None:
+        raise PolicyRefusal(str(refusal))
     return UserSearchResult(
         matches=tuple(found),
         face_model=model_version(record.face_model),
@@ -357,11 +434,34 @@ def search_users_by_image(
         (("FACE_NOT_LARGEST",), to_face_detail(f, decoded))
         for f in rt.faces.analyze(decoded.pixels, detections=dets[1:])
     )
-    with rt.catalog.transaction() as tx:
+    with rt.catalog.transaction(write=True) as tx:
         record = require(tx, caller, collection_id)
-        found = _user_matches(
-            rt, tx, record, [face.embedding.data], threshold=threshold, max_users=max_users
+        policy = policy_of(tx, record)
+        refusal = policy.search_refusal(caller, threshold, collection_id)
+        found = None
+        if refusal is None:
+            found = _user_matches(
+                rt,
+                tx,
+                record,
+                [face.embedding.data],
+                threshold=threshold,
+                max_users=max_users,
+                policy=policy,
+            )
+        _audit_search(
+            tx,
+            caller,
+            "SearchUsersByImage",
+            record,
+            threshold,
+            max_users,
+            found,
+            refusal,
+            image_sha256=(decoded.sha256,),
         )
+    if found is None:
+        raise PolicyRefusal(str(refusal))
     return UserSearchResult(
         matches=tuple(found),
         face_model=model_version(record.face_model),

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from candor.audit import AuditTx
+
 
 @dataclass(frozen=True)
 class CollectionRecord:
@@ -73,8 +75,9 @@ class IndexChange:
     descriptor: bytes | None  # None: the face was removed
 
 
-class CatalogTx(Protocol):
-    """One database transaction. Every method reads or writes within it."""
+class CatalogTx(AuditTx, Protocol):
+    """One database transaction. Every method reads or writes within it; the audit log's
+    methods come from :class:`candor.audit.AuditTx`."""
 
     # collections
     def collection(self, account: str, collection_id: str) -> CollectionRecord | None: ...
@@ -86,6 +89,10 @@ class CatalogTx(Protocol):
 
     def collections(self, account: str, after: str | None, limit: int) -> list[CollectionRecord]:
         """Collections ordered by id, those after ``after``."""
+        ...
+
+    def tagged_collections(self, key: str) -> list[CollectionRecord]:
+        """Collections of every account that carry tag ``key`` (for the retention reaper)."""
         ...
 
     def delete_collection(self, record: CollectionRecord) -> int:

@@ -95,6 +95,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (account, operation, token)
     );
     """,
+    """
+    CREATE TABLE audit_log (
+        seq       INTEGER PRIMARY KEY,
+        time      TEXT NOT NULL,
+        payload   TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+    );
+    CREATE INDEX audit_time ON audit_log(time);
+    """,
 )
 
 _KEY_SELECT = """

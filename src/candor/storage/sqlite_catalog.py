@@ -9,9 +9,10 @@ in-memory index catches up with faces added or removed by any other process.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 
+from candor.audit import AuditRecord
 from candor.storage.catalog import (
     CollectionRecord,
     FaceRecord,
@@ -92,6 +93,11 @@ class SqliteCatalogTx:
         except sqlite3.IntegrityError:
             return None
         return self.collection(account, collection_id)
+
+    def tagged_collections(self, key: str) -> list[CollectionRecord]:
+        return self._collection(
+            "c.arn IN (SELECT arn FROM tags WHERE key = ?) ORDER BY c.row", (key,)
+        )
 
     def collections(self, account: str, after: str | None, limit: int) -> list[CollectionRecord]:
         return self._collection(
@@ -323,6 +329,27 @@ class SqliteCatalogTx:
         self.conn.executemany(
             "DELETE FROM tags WHERE arn = ? AND key = ?", [(arn, k) for k in keys]
         )
+
+    # --- audit log ------------------------------------------------------------------------------
+
+    def audit_head(self) -> tuple[int, str] | None:
+        r = self.conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        return None if r is None else (int(r[0]), str(r[1]))
+
+    def insert_audit(self, record: AuditRecord) -> None:
+        self.conn.execute(
+            "INSERT INTO audit_log (seq, time, payload, prev_hash, hash) VALUES (?, ?, ?, ?, ?)",
+            (record.seq, record.time, record.payload, record.prev_hash, record.hash),
+        )
+
+    def audit_records(self, after_seq: int = 0, since: str | None = None) -> Iterator[AuditRecord]:
+        query = "SELECT seq, time, payload, prev_hash, hash FROM audit_log WHERE seq > ?"
+        args: list[object] = [after_seq]
+        if since is not None:
+            query += " AND time >= ?"
+            args.append(since)
+        for r in self.conn.execute(query + " ORDER BY seq", args):
+            yield AuditRecord(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]))
 
     # --- request tokens ------------------------------------------------------------------------
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from candor.api import serialize_collections as ser
-from candor.api.handlers.common import Handler, Wire, image_input
+from candor.api.handlers.common import (
+    Handler,
+    Outcome,
+    Wire,
+    image_input,
+    with_expected_false_matches,
+)
 from candor.runtime import Runtime
 from candor.services import collections, face_store, search, users
 from candor.types import Caller
@@ -85,7 +91,7 @@ def delete_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     return ser.delete_faces(result)
 
 
-def search_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
+def search_faces(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
     result = search.search_faces(
         rt,
         caller,
@@ -94,10 +100,10 @@ def search_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         threshold=float(p.get("FaceMatchThreshold", 80.0)),
         max_faces=int(p.get("MaxFaces", search.DEFAULT_MAX_FACES)),
     )
-    return ser.search_faces(result)
+    return with_expected_false_matches(ser.search_faces(result), result.expected_false_matches)
 
 
-def search_faces_by_image(rt: Runtime, p: Wire, caller: Caller) -> Wire:
+def search_faces_by_image(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
     result = search.search_faces_by_image(
         rt,
         caller,
@@ -107,7 +113,9 @@ def search_faces_by_image(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         max_faces=int(p.get("MaxFaces", search.DEFAULT_MAX_FACES)),
         quality_filter=p.get("QualityFilter", "NONE"),
     )
-    return ser.search_faces_by_image(result)
+    return with_expected_false_matches(
+        ser.search_faces_by_image(result), result.expected_false_matches
+    )
 
 
 def create_user(rt: Runtime, p: Wire, caller: Caller) -> Wire:
@@ -171,7 +179,7 @@ def disassociate_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     return ser.association(result, associate=False)
 
 
-def search_users(rt: Runtime, p: Wire, caller: Caller) -> Wire:
+def search_users(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
     result = users.search_users(
         rt,
         caller,
@@ -181,10 +189,10 @@ def search_users(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         threshold=float(p.get("UserMatchThreshold", 80.0)),
         max_users=int(p.get("MaxUsers", 100)),
     )
-    return ser.search_users(result)
+    return with_expected_false_matches(ser.search_users(result), result.expected_false_matches)
 
 
-def search_users_by_image(rt: Runtime, p: Wire, caller: Caller) -> Wire:
+def search_users_by_image(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
     result = users.search_users_by_image(
         rt,
         caller,
@@ -194,7 +202,9 @@ def search_users_by_image(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         max_users=int(p.get("MaxUsers", 100)),
         quality_filter=p.get("QualityFilter", "NONE"),
     )
-    return ser.search_users_by_image(result)
+    return with_expected_false_matches(
+        ser.search_users_by_image(result), result.expected_false_matches
+    )
 
 
 def tag_resource(rt: Runtime, p: Wire, caller: Caller) -> Wire:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from candor.errors import InvalidParameterException
@@ -12,7 +13,25 @@ from candor.runtime import Runtime
 from candor.types import Caller
 
 Wire = dict[str, Any]
-Handler = Callable[[Runtime, Wire, Caller], Wire]
+
+# Response header for SDK users: about how many false matches this search should be expected to
+# hold (faces searched × the false match rate of its threshold, from the calibration table).
+EXPECTED_FALSE_MATCHES = "x-candor-expected-false-matches"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A response body with extra HTTP headers (handlers may return a plain Wire instead)."""
+
+    body: Wire
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def with_expected_false_matches(body: Wire, expected: float) -> Outcome:
+    return Outcome(body, {EXPECTED_FALSE_MATCHES: f"{expected:.4g}"})
+
+
+Handler = Callable[[Runtime, Wire, Caller], "Wire | Outcome"]
 
 
 def image_input(wire: Wire, member: str) -> ImageInput:

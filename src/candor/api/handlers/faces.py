@@ -19,6 +19,7 @@ def detect_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
 def compare_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     result = faces.compare_faces(
         rt,
+        caller,
         source_image=image_input(p["SourceImage"], "SourceImage"),
         target_image=image_input(p["TargetImage"], "TargetImage"),
         similarity_threshold=float(p.get("SimilarityThreshold", 80.0)),
