@@ -6,6 +6,9 @@ import functools
 
 from candor.calibration import Calibration, load_calibration
 from candor.config import Settings
+from candor.inference.mobilenet import MobileNetV2
+from candor.inference.nudenet import NudeNet
+from candor.inference.ocr import PaddleOcr
 from candor.inference.pipeline import FacePipeline
 from candor.media import LocalMediaSource, MediaSource, S3MediaSource
 from candor.storage.catalog import Catalog
@@ -28,6 +31,18 @@ class Runtime:
     @functools.cached_property
     def calibration(self) -> Calibration:
         return load_calibration(self.faces.embedding_model)
+
+    @functools.cached_property
+    def classifier(self) -> MobileNetV2:
+        return MobileNetV2(self.settings.models_dir)
+
+    @functools.cached_property
+    def ocr(self) -> PaddleOcr:
+        return PaddleOcr(self.settings.models_dir)
+
+    @functools.cached_property
+    def nudity(self) -> NudeNet:
+        return NudeNet(self.settings.models_dir)
 
     @functools.cached_property
     def catalog(self) -> Catalog:
