@@ -5,6 +5,8 @@ Examples::
     candor detect-faces photo.jpg
     candor compare-faces me.jpg group.jpg --threshold 90 --table
     candor detect-faces s3://photos/2024/party.jpg      # bucket = DATA_DIR/media/photos
+    candor detect-labels dog.jpg --table
+    candor detect-text sign.png --table
     candor collection create staff
     candor index staff photos/                          # one sub-folder per person
     candor search staff visitor.jpg --table
@@ -261,10 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("key_id", help="access key id")
     p.set_defaults(func=cmd_keys)
 
-    from candor import cli_audit, cli_collections
+    from candor import cli_audit, cli_collections, cli_eval, cli_images
 
     cli_collections.add_parsers(sub, _image_arg)
+    cli_images.add_parsers(sub, _image_arg)
     cli_audit.add_parsers(sub)
+    cli_eval.add_parsers(sub)
 
     p = sub.add_parser("settings", help="list every CANDOR_* setting with its default")
     p.set_defaults(func=cmd_settings)
