@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from candor import Client, Settings
 from candor.runtime import Runtime

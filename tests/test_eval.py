@@ -29,7 +29,7 @@ def _pairs_csv(tmp_path: Path) -> Path:
     lines = ["image_a,image_b,same"]
     for p in PEOPLE:
         lines.append(f"{p}/{p}_0001.jpg,{p}/{p}_0002.jpg,1")
-    for a, b in zip(PEOPLE, PEOPLE[1:] + PEOPLE[:1]):
+    for a, b in zip(PEOPLE, PEOPLE[1:] + PEOPLE[:1], strict=False):
         lines.append(f"{a}/{a}_0001.jpg,{b}/{b}_0002.jpg,0")
     out = tmp_path / "pairs.csv"
     out.write_text("\n".join(lines) + "\n")

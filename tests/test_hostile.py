@@ -8,7 +8,6 @@ import json
 import struct
 import time
 import zlib
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -97,7 +97,7 @@ def test_failed_transaction_rolls_back(catalog: Catalog) -> None:
 def test_users(catalog: Catalog) -> None:
     rec = make(catalog)
     with catalog.transaction(write=True) as tx:
-        f1, f2 = tx.insert_faces(rec, [face(1), face(2)])
+        f1, _f2 = tx.insert_faces(rec, [face(1), face(2)])
         assert tx.create_user(rec, "u1") and not tx.create_user(rec, "u1")
         tx.set_face_user(rec, [f1.face_id], "u1")
         user = tx.user(rec, "u1")
