@@ -62,8 +62,8 @@ PARENTS: dict[str, str] = {
     "beetle.n.01": "Beetle", "bird_of_prey.n.01": "Bird of Prey", "parrot.n.01": "Parrot",
     "duck.n.01": "Duck", "waterfowl.n.01": "Waterfowl", "fungus.n.01": "Fungus",
     # plants and food
-    "plant.n.02": "Plant", "flower.n.01": "Flower", "fruit.n.01": "Fruit",
-    "edible_fruit.n.01": "Fruit", "vegetable.n.01": "Vegetable", "produce.n.01": "Produce",
+    "plant.n.02": "Plant", "flower.n.01": "Flower", "edible_fruit.n.01": "Fruit",
+    "vegetable.n.01": "Vegetable", "produce.n.01": "Produce",
     "food.n.01": "Food", "food.n.02": "Food", "dish.n.02": "Meal", "dessert.n.01": "Dessert",
     "bread.n.01": "Bread", "beverage.n.01": "Beverage", "alcohol.n.01": "Alcohol",
     # people
@@ -72,7 +72,7 @@ PARENTS: dict[str, str] = {
     "conveyance.n.03": "Transportation", "vehicle.n.01": "Vehicle", "car.n.01": "Car",
     "truck.n.01": "Truck", "bus.n.01": "Bus", "bicycle.n.01": "Bicycle",
     "vessel.n.02": "Watercraft", "boat.n.01": "Boat", "ship.n.01": "Ship",
-    "aircraft.n.01": "Aircraft", "locomotive.n.01": "Locomotive",
+    "aircraft.n.01": "Aircraft", "locomotive.n.01": "Locomotive", "train.n.01": "Train",
     "military_vehicle.n.01": "Military Vehicle",
     # apparel
     "clothing.n.01": "Clothing", "footwear.n.02": "Footwear", "shoe.n.01": "Shoe",
@@ -300,6 +300,12 @@ def build(wn: WordNet, wnids: list[str]) -> dict[str, object]:
                 node["aliases"].append(a)
     for node in nodes.values():
         node["aliases"] = node["aliases"][:MAX_ALIASES]
+    # Synsets merged under one name can bring parents a child did not reach: close the chains.
+    for record in [*classes, *nodes.values()]:
+        chain = record["parents"]
+        assert isinstance(chain, list)
+        for p in list(chain):
+            chain.extend(q for q in nodes[p]["parents"] if q not in chain)
     for label in [c["name"] for c in classes] + list(nodes):
         if not NAME_PATTERN.fullmatch(str(label)) or len(str(label)) > 50:
             raise SystemExit(f"label {label!r} cannot be named in a DetectLabels filter")
