@@ -197,7 +197,10 @@ def install(model: ModelFile, models_dir: Path) -> Path:
         )
     models_dir.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    shutil.copyfile(src, tmp)
+    try:
+        os.link(src, tmp)  # same file system: no copy
+    except OSError:
+        shutil.copyfile(src, tmp)
     os.replace(tmp, target)  # atomic: concurrent processes never see half a file
     return target
 
