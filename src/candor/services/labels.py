@@ -151,8 +151,7 @@ class _Keep:
 
 def _face_instances(rt: Runtime, decoded: DecodedImage, colors: int) -> tuple[LabelInstance, ...]:
     pixels = decoded.pixels
-    scale = min(1.0, FACE_PASS_SIDE / max(decoded.width, decoded.height))
-    small = _downscale(pixels, scale)
+    small = face_pass_image(pixels)
     sh, sw = small.shape[:2]
     out = []
     for face in rt.faces.analyze(small):
@@ -174,10 +173,12 @@ def _face_instances(rt: Runtime, decoded: DecodedImage, colors: int) -> tuple[La
     return tuple(out)
 
 
-def _downscale(pixels: RGBArray, scale: float) -> RGBArray:
+def face_pass_image(pixels: RGBArray) -> RGBArray:
+    """The image the face pass searches: at most FACE_PASS_SIDE pixels on its longer side."""
+    h, w = pixels.shape[:2]
+    scale = FACE_PASS_SIDE / max(h, w)
     if scale >= 1.0:
         return pixels
-    h, w = pixels.shape[:2]
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
 
