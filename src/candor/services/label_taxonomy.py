@@ -38,14 +38,27 @@ class Taxonomy:
     parent_names: tuple[str, ...]
     membership: NDArray[np.float64]  # (parents, 1000): 1 where the class is under the parent
     folded: dict[str, LabelInfo]  # by case-folded name
+    names: tuple[str, ...]  # classes, then parents: the order of confidences' values
+    index: dict[str, int]
 
-    def confidences(self, probabilities: NDArray[np.float64]) -> dict[str, float]:
-        """Confidence 0..100 of every class and parent label for one softmax output."""
-        out = {c.name: 100.0 * float(p) for c, p in zip(self.classes, probabilities, strict=True)}
-        sums = self.membership @ probabilities
-        for name, p in zip(self.parent_names, sums, strict=True):
-            out[name] = min(100.0, 100.0 * float(p))
-        return out
+    def confidences(
+        self, probabilities: NDArray[np.float64], floor: float = 0.0
+    ) -> dict[str, float]:
+        """Confidence 0..100 of every class and parent label for one softmax output, leaving out
+        those under ``floor``."""
+        values = np.concatenate(
+            [100.0 * probabilities, np.minimum(100.0, 100.0 * (self.membership @ probabilities))]
+        )
+        keep = np.flatnonzero(values >= floor)
+        return {self.names[i]: float(values[i]) for i in keep}
+
+    def confidence(self, name: str, probabilities: NDArray[np.float64]) -> float:
+        """One label's confidence, whatever its value."""
+        i = self.index[name]
+        if i < len(self.classes):
+            return 100.0 * float(probabilities[i])
+        row = self.membership[i - len(self.classes)]
+        return min(100.0, 100.0 * float(row @ probabilities))
 
     def lookup(self, name: str) -> LabelInfo | None:
         """A label by name, ignoring case."""
@@ -92,4 +105,6 @@ def load_taxonomy() -> Taxonomy:
         parent_names=parent_names,
         membership=membership,
         folded={k.casefold(): v for k, v in labels.items()},
+        names=(*(c.name for c in classes), *parent_names),
+        index={n: i for i, n in enumerate((*(c.name for c in classes), *parent_names))},
     )

@@ -99,14 +99,15 @@ def _general_labels(
 ) -> tuple[Label, ...]:
     taxonomy = load_taxonomy()
     keep = _Keep(taxonomy, filters)
-    confidence = taxonomy.confidences(rt.classifier.probabilities(decoded.pixels))
+    probabilities = rt.classifier.probabilities(decoded.pixels)
+    confidence = taxonomy.confidences(probabilities, floor=min_confidence)
     instances: dict[str, tuple[LabelInstance, ...]] = {}
     if any(keep(name) for name in FACE_LABELS):
         faces = _face_instances(rt, decoded, colors)
         if faces:
             best = max(f.confidence for f in faces)
             confidence[FACE] = confidence[HEAD] = best
-            confidence[PERSON] = max(confidence[PERSON], best)
+            confidence[PERSON] = max(taxonomy.confidence(PERSON, probabilities), best)
             instances[PERSON] = instances[FACE] = faces
     labels = []
     for name, value in confidence.items():
