@@ -195,11 +195,13 @@ class FaceVectorIndex:
     def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         keys, vecs = _check_batch(ids, vectors)
         with self._lock.write():
-            changed, old_nodes = self._rows.put(keys, vecs)
+            changed, old_nodes, replaced = self._rows.put(keys, vecs)
             if len(changed) == 0:
                 return
             if self._touched is not None:
-                self._touched.update(self._rows.ids[changed].tolist())
+                # New faces need no mark: they land past the rows a build has copied (it
+                # copies up to the end as the end moves), and the swap adds any it missed.
+                self._touched.update(self._rows.ids[changed[:replaced]].tolist())
             if self._ann is not None:
                 self._ann.kill(old_nodes)
                 self._node_row[old_nodes[old_nodes >= 0]] = -1

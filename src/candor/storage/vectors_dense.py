@@ -46,9 +46,10 @@ class DenseRows:
         self.vectors, self.sq_norms = grown(self.vectors), grown(self.sq_norms)
         self.ids, self.node = grown(self.ids), grown(self.node)
 
-    def put(self, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def put(self, ids: np.ndarray, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Insert or replace rows (ids unique, vectors float32). Returns (rows whose descriptor
-        changed or is new, the ANN nodes those rows had before, -1 for none)."""
+        changed or is new, the ANN nodes those rows had before or -1, how many of the rows —
+        the first ones — were replaced rather than new)."""
         changed: list[int] = []
         old_nodes: list[int] = []
         appended: list[int] = []
@@ -61,6 +62,7 @@ class DenseRows:
                 changed.append(row)
                 old_nodes.append(int(self.node[row]))
                 self.node[row] = -1
+        replaced = len(changed)
         if changed:
             rows = np.array(changed, dtype=np.int64)
             self.sq_norms[rows] = np.einsum("ij,ij->i", self.vectors[rows], self.vectors[rows])
@@ -76,7 +78,7 @@ class DenseRows:
             self.n = end
             changed.extend(range(start, end))
             old_nodes.extend([-1] * len(add))
-        return np.array(changed, dtype=np.int64), np.array(old_nodes, dtype=np.int64)
+        return np.array(changed, dtype=np.int64), np.array(old_nodes, dtype=np.int64), replaced
 
     def delete(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Remove rows by id (unknown ids ignored), moving the last row into each hole.
