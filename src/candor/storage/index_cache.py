@@ -11,59 +11,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Protocol
 
 import numpy as np
 
 from candor.storage.catalog import CatalogTx, CollectionRecord
-
-
-class VectorIndex(Protocol):
-    def add(self, ids: Sequence[int], vectors: np.ndarray) -> None: ...
-    def remove(self, ids: Sequence[int]) -> None: ...
-    def search(
-        self, query: np.ndarray, k: int, max_distance: float | None = None
-    ) -> list[tuple[int, float]]: ...
-    def __len__(self) -> int: ...
+from candor.storage.vectors import FaceVectorIndex, VectorIndex
 
 
 def _new_index() -> VectorIndex:
-    import importlib
-
-    try:  # TEMPORARY until storage/vectors.py lands
-        vectors = importlib.import_module("candor.storage.vectors")
-    except ImportError:
-        return _ExactIndex()
-    index: VectorIndex = vectors.FaceIndex()
-    return index
-
-
-class _ExactIndex:
-    def __init__(self) -> None:
-        self.rows: dict[int, np.ndarray] = {}
-
-    def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
-        for i, v in zip(ids, vectors, strict=True):
-            self.rows[int(i)] = v
-
-    def remove(self, ids: Sequence[int]) -> None:
-        for i in ids:
-            self.rows.pop(int(i), None)
-
-    def search(
-        self, query: np.ndarray, k: int, max_distance: float | None = None
-    ) -> list[tuple[int, float]]:
-        if not self.rows:
-            return []
-        ids = list(self.rows)
-        d = np.linalg.norm(np.stack([self.rows[i] for i in ids]) - query, axis=1)
-        order = np.argsort(d)[:k]
-        return [
-            (ids[i], float(d[i])) for i in order if max_distance is None or d[i] <= max_distance
-        ]
-
-    def __len__(self) -> int:
-        return len(self.rows)
+    return FaceVectorIndex()
 
 
 def vectors_of(descriptors: Sequence[bytes]) -> np.ndarray:
