@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from candor import Client, Settings
 from candor.runtime import Runtime
@@ -141,26 +142,38 @@ def test_concurrent_index_delete_search(tmp_path: Path) -> None:
     assert r["FaceMatches"] and r["FaceMatches"][0]["Face"]["FaceId"] in indexed
 
 
-def test_deleted_descriptor_bytes_leave_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["DeleteFaces", "DeleteCollection", "RetentionPurge"])
+def test_deleted_descriptor_bytes_leave_the_file(tmp_path: Path, how: str) -> None:
+    import sqlite3
+    from datetime import datetime, timedelta, timezone
+
+    from candor.services.retention import purge_expired
+
     client = Client(data_dir=tmp_path)
-    client.create_collection(CollectionId="gone")
+    arn = client.create_collection(CollectionId="gone")["CollectionArn"]
     path = lfw_images(1)[0]
     (face,) = client.index_faces(CollectionId="gone", Image={"Bytes": Path(path).read_bytes()})["FaceRecords"]
+    face_id = face["Face"]["FaceId"]
     rt = client.runtime
     with rt.catalog.transaction() as tx:
         record = tx.collection(Caller.local().account, "gone")
         assert record is not None
-        (row,) = tx.faces_by_id(record, [face["Face"]["FaceId"]])
+        (row,) = tx.faces_by_id(record, [face_id])
     needle = row.descriptor[:32]
 
     def in_files() -> bool:
         return any(needle in p.read_bytes() for p in tmp_path.glob("candor.db*"))
 
     assert in_files()
-    client.delete_faces(CollectionId="gone", FaceIds=[face["Face"]["FaceId"]])
-    import sqlite3
-
+    if how == "DeleteFaces":
+        client.delete_faces(CollectionId="gone", FaceIds=[face_id])
+    elif how == "DeleteCollection":
+        client.delete_collection(CollectionId="gone")
+    else:
+        client.tag_resource(ResourceArn=arn, Tags={"candor:retention-days": "1"})
+        assert purge_expired(rt, now=datetime.now(timezone.utc) + timedelta(days=2)) == {arn: 1}
     with sqlite3.connect(tmp_path / "candor.db") as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
     assert not in_files(), "descriptor bytes are still in the database files"
     assert np.frombuffer(needle, dtype="<f4").size == 8
