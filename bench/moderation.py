@@ -50,8 +50,9 @@ def main() -> int:
         for path in paths:
             try:
                 r = rek.detect_moderation_labels(Image={"Bytes": path.read_bytes()})
-            except rek.exceptions.InvalidParameterException:
-                errors += 1  # smaller than 80 px
+            except (rek.exceptions.InvalidParameterException,
+                    rek.exceptions.InvalidImageFormatException):
+                errors += 1  # under 80 px, or not JPEG/PNG (one smoke "jpg" is WebP)
                 continue
             tops = {m["Name"] for m in r["ModerationLabels"] if m["TaxonomyLevel"] == 1}
             explicit += "Explicit" in tops

@@ -35,6 +35,7 @@ _REC_BATCH = 6
 _CLS_SIZE = (48, 192)
 _CLS_BATCH = 6
 _CLS_THRESHOLD = 0.9  # turn a line over only when the classifier is this sure
+_REREAD_BELOW = 0.9  # an unsure line read with less confidence is also read upside down
 _VOTE_MIN_LINES = 3  # quarter-turned lines decide their orientation together from this many
 _LINE_MIN_SCORE = 0.5  # lines read with less mean character confidence are dropped
 _WORD_GAP_COLUMNS = 5  # a wider gap between two characters' CTC columns separates words
@@ -99,6 +100,10 @@ def _rectify(bgr: NDArray[np.uint8], quad: ocr_det.Quad) -> _Strip:
     return out
 
 
+def _confidence(line: OcrLine | None) -> float:
+    return 0.0 if line is None else line.confidence
+
+
 def _turned_over(strip: _Strip) -> _Strip:
     return dataclasses.replace(
         strip,
@@ -153,9 +158,10 @@ class PaddleOcr:
         strips = [_rectify(bgr, q) for q, _ in quads]
         unsure = self._orient(cls, strips)
         lines = self._recognise(rec, strips)
+        # Where the orientation classifier hesitated and the reading is poor, read the other
+        # way up too and keep the reading the recogniser is surer of.
+        unsure = [i for i in unsure if _confidence(lines[i]) < _REREAD_BELOW]
         if unsure:
-            # Where the orientation classifier hesitated, read the other way up too and keep
-            # the reading the recogniser is surer of.
             flipped = [_turned_over(strips[i]) for i in unsure]
             for i, other in zip(unsure, self._recognise(rec, flipped), strict=True):
                 mine = lines[i]
@@ -280,27 +286,55 @@ def _split_words(chars: list[str], columns: NDArray[np.intp]) -> list[list[int]]
 
 
 def reading_order(lines: list[OcrLine]) -> list[OcrLine]:
-    """Top to bottom, then left to right, in the frame of the text itself (the median line
-    direction), so a page rotated a quarter reads in its own order. Lines whose tops are within
-    half a line height of each other share a row."""
+    """Columns and blocks as a reader takes them, in the frame of the text itself (the median
+    line direction, so a page rotated a quarter reads in its own order).
+
+    A recursive XY-cut: split at horizontal white bands taller than a line (blocks, top to
+    bottom), else at vertical white bands (columns, left to right); within what is left, top to
+    bottom, lines whose tops lie within half a line height sharing a row, left to right.
+    """
     if not lines:
         return []
     angles = [math.atan2(ln.quad[1][1] - ln.quad[0][1], ln.quad[1][0] - ln.quad[0][0])
               for ln in lines]
     theta = float(np.median(angles))
     cos, sin = math.cos(-theta), math.sin(-theta)
+    boxes = []
+    for ln in lines:
+        xs = [p[0] * cos - p[1] * sin for p in ln.quad]
+        ys = [p[0] * sin + p[1] * cos for p in ln.quad]
+        boxes.append((min(xs), min(ys), max(xs), max(ys)))
+    height = float(np.median([b[3] - b[1] for b in boxes]))
+    order = _xy_cut(list(range(len(lines))), boxes, height)
+    return [lines[i] for i in order]
 
-    def frame(p: Point) -> Point:
-        return (p[0] * cos - p[1] * sin, p[0] * sin + p[1] * cos)
 
-    tops = [frame(ln.quad[0]) for ln in lines]
-    heights = [math.dist(ln.quad[0], ln.quad[3]) for ln in lines]
-    tolerance = float(np.median(heights)) / 2
-    order = sorted(range(len(lines)), key=lambda i: (tops[i][1], tops[i][0]))
+def _gaps(items: list[int], lo: list[float], hi: list[float], min_gap: float) -> list[list[int]]:
+    """``items`` split where the intervals [lo, hi] leave a gap wider than ``min_gap``."""
+    ordered = sorted(items, key=lambda i: lo[i])
+    groups, reach = [[ordered[0]]], hi[ordered[0]]
+    for i in ordered[1:]:
+        if lo[i] - reach > min_gap:
+            groups.append([i])
+        else:
+            groups[-1].append(i)
+        reach = max(reach, hi[i])
+    return groups
+
+
+def _xy_cut(
+    items: list[int], boxes: list[tuple[float, float, float, float]], height: float
+) -> list[int]:
+    if len(items) <= 1:
+        return items
+    x0, y0, x1, y1 = ([b[k] for b in boxes] for k in range(4))
+    for groups in (_gaps(items, y0, y1, height), _gaps(items, x0, x1, height / 2)):
+        if len(groups) > 1:
+            return [i for g in groups for i in _xy_cut(g, boxes, height)]
     rows: list[list[int]] = []
-    for i in order:
-        if rows and abs(tops[i][1] - tops[rows[-1][0]][1]) < tolerance:
+    for i in sorted(items, key=lambda i: (y0[i], x0[i])):
+        if rows and abs(y0[i] - y0[rows[-1][0]]) < height / 2:
             rows[-1].append(i)
         else:
             rows.append([i])
-    return [lines[i] for row in rows for i in sorted(row, key=lambda i: tops[i][0])]
+    return [i for row in rows for i in sorted(row, key=lambda i: x0[i])]
