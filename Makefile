@@ -33,6 +33,9 @@ bench: install
 	$(BIN)/python bench/detection.py
 	$(BIN)/python bench/calibrate.py
 	$(BIN)/python bench/verification.py
+	$(BIN)/python bench/identification.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/http_overhead.py
 	$(BIN)/python bench/labels.py
 	$(BIN)/python bench/text.py
 	$(BIN)/python bench/moderation.py
