@@ -333,7 +333,9 @@ class SqliteCatalogTx:
     # --- audit log ------------------------------------------------------------------------------
 
     def audit_head(self) -> tuple[int, str] | None:
-        r = self.conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+        r = self.conn.execute(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
         return None if r is None else (int(r[0]), str(r[1]))
 
     def insert_audit(self, record: AuditRecord) -> None:
