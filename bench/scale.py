@@ -19,11 +19,14 @@ Methods, all on the same vectors in one run:
   (nprobe = nlist/8), each re-ranked exactly on their top 64 like Candor: the runs that chose
   IVF-SQ8. HNSW's build is slow (~5 min at 1M on 2 cores).
 
-Recall@1: the method's first answer is the exact nearest face (or ties it within 1e-5).
+Recall@1: the method's first answer is the exact nearest face (or ties it within 1e-5). The
+last column is the searching thread's CPU time per query (p99): what the latency would be with
+the cores to itself. The load average is printed at start and end: on a shared machine the
+wall-clock p99 mostly measures the other tenants.
 
 Vectors. Real: the LFW-dev descriptors of Candor's pipeline (MTCNN + dlib ResNet), from
-bench/out/embeddings-mtcnn.npz (computed by bench/lfw.py when missing, ~8 min), rows without a
-face dropped. One image of every identity with two or more is held out as a query; the rest go
+bench/out/embeddings-mtcnn.npz (computed by bench/lfw.py when missing, ~8 min; --real reads
+another such file), rows without a face dropped. One image of every identity with two or more is held out as a query; the rest go
 into the gallery. Synthetic, filling the gallery to size: identities drawn like the real ones —
 each identity's centre from a Gaussian fitted to the real identity means (mean and full
 covariance, minus the within-identity share that a mean of n images still carries, clipped to
@@ -84,8 +87,17 @@ class Model:
         return (centres + s * z).astype(np.float32)
 
 
-def load_real() -> tuple[np.ndarray, np.ndarray]:
-    emb = embed_images(all_images())
+def load_real(cache: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """(descriptors, identity number of each), from ``cache`` (an embeddings-*.npz written by
+    bench/lfw.py) or else from bench/lfw.py's cached run, computing it when missing."""
+    if cache is not None:
+        z = np.load(cache, allow_pickle=False)
+        emb = {
+            str(p): (None if np.isnan(v).any() else v)
+            for p, v in zip(z["paths"], z["vectors"], strict=True)
+        }
+    else:
+        emb = embed_images(all_images())
     paths = sorted(p for p, v in emb.items() if v is not None)
     vectors = np.stack([emb[p] for p in paths]).astype(np.float32)
     _, who = np.unique([identity(Path(p)) for p in paths], return_inverse=True)
@@ -190,24 +202,21 @@ def exact_top1(gallery: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np
 
 
 def latencies(
-    search: Callable[[np.ndarray], list[tuple[int, float]]],
-    queries: np.ndarray,
-    cpu: list[float] | None = None,
-) -> tuple[np.ndarray, list[tuple[int, float]]]:
-    """Wall-clock ms per query and each query's first answer; ``cpu`` collects this thread's CPU
-    ms per query (what the latency would be on an idle machine, for single-threaded code)."""
+    search: Callable[[np.ndarray], list[tuple[int, float]]], queries: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, float]]]:
+    """(wall ms per query, this thread's CPU ms per query, each query's first answer). For
+    single-threaded searches the CPU time is what the latency would be on an idle machine."""
     for q in queries[:5]:
         search(q)
-    times, firsts = [], []
+    wall, cpu, firsts = [], [], []
     for q in queries:
         c = time.thread_time()
         t = time.perf_counter()
         res = search(q)
-        times.append(time.perf_counter() - t)
-        if cpu is not None:
-            cpu.append((time.thread_time() - c) * 1e3)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.thread_time() - c)
         firsts.append(res[0])
-    return np.array(times) * 1e3, firsts
+    return np.array(wall) * 1e3, np.array(cpu) * 1e3, firsts
 
 
 @dataclass
@@ -217,15 +226,17 @@ class Row:
     build_s: float
     mem_per_face: float
     times_ms: np.ndarray
+    cpu_ms: np.ndarray
     recall: float
     queries: int
 
     def markdown(self) -> str:
         p50, p99 = np.percentile(self.times_ms, [50, 99])
+        cpu99 = np.percentile(self.cpu_ms, 99)
         rate = self.size / self.build_s if self.build_s > 0 else float("nan")
         return (
             f"| {self.size:,} | {self.method} | {self.build_s:.1f} | {rate:,.0f} | {self.mem_per_face:.0f} "
-            f"| {p50:.2f} | {p99:.2f} | {self.recall:.4f} ({self.queries}) |"
+            f"| {p50:.2f} | {p99:.2f} | {self.recall:.4f} ({self.queries}) | {cpu99:.2f} |"
         )
 
 
@@ -262,9 +273,18 @@ def run_size(
         index = FaceVectorIndex(exact_limit=limit, background=False)
         index.add(ids, gallery)
         build = time.perf_counter() - t
-        ms, firsts = latencies(lambda q, ix=index: ix.search(q, K), qs)
+        ms, cpu, firsts = latencies(lambda q, ix=index: ix.search(q, K), qs)
         rows.append(
-            Row(size, name, build, index.memory_bytes() / size, ms, recall(firsts, truth), len(qs))
+            Row(
+                size,
+                name,
+                build,
+                index.memory_bytes() / size,
+                ms,
+                cpu,
+                recall(firsts, truth),
+                len(qs),
+            )
         )
         print(rows[-1].markdown(), flush=True)
         del index
@@ -291,13 +311,14 @@ def bench_flat(
             d, i = flat.search(q[None], K)
             return [(int(a), float(np.sqrt(b))) for a, b in zip(i[0], d[0], strict=True)]
 
-        ms, firsts = latencies(search, queries)
+        ms, cpu, firsts = latencies(search, queries)
         return Row(
             size,
             "faiss IndexFlatL2, 1 thread",
             build,
             flat.code_size,
             ms,
+            cpu,
             recall(firsts, truth),
             len(queries),
         )
@@ -328,7 +349,7 @@ def compare_ann(
     ivf.add(gallery)
     build = time.perf_counter() - t
     ivf.nprobe = max(32, -(-nlist // 8))
-    ms, firsts = latencies(lambda q, ix=ivf: rerank(q, ix.search(q[None], 64)[1][0]), queries)
+    ms, cpu, firsts = latencies(lambda q, ix=ivf: rerank(q, ix.search(q[None], 64)[1][0]), queries)
     rows.append(
         Row(
             size,
@@ -336,6 +357,7 @@ def compare_ann(
             build,
             ivf.code_size + 8,
             ms,
+            cpu,
             recall(firsts, truth),
             len(queries),
         )
@@ -356,7 +378,7 @@ def compare_ann(
     ) / size
     for ef in (256, 512):
         hnsw.hnsw.efSearch = ef
-        ms, firsts = latencies(lambda q: rerank(q, hnsw.search(q[None], 64)[1][0]), queries)
+        ms, cpu, firsts = latencies(lambda q: rerank(q, hnsw.search(q[None], 64)[1][0]), queries)
         rows.append(
             Row(
                 size,
@@ -364,6 +386,7 @@ def compare_ann(
                 build,
                 mem,
                 ms,
+                cpu,
                 recall(firsts, truth),
                 len(queries),
             )
@@ -384,8 +407,7 @@ def exact_scan(
     for size in sizes:
         index = FaceVectorIndex(exact_limit=size + 1)
         index.add(np.arange(size), gallery[:size])
-        cpu: list[float] = []
-        ours, _ = latencies(lambda q, ix=index: ix.search(q, K), queries, cpu)
+        ours, cpu, _ = latencies(lambda q, ix=index: ix.search(q, K), queries)
         m = np.ascontiguousarray(gallery[:size])
         sq = np.einsum("ij,ij->i", m, m)
 
@@ -394,7 +416,7 @@ def exact_scan(
             top = np.argpartition(d, K)[:K]
             return [(int(top[0]), 0.0)]
 
-        theirs, _ = latencies(blas, queries)
+        theirs, _, _ = latencies(blas, queries)
         print(
             f"| {size:,} | {np.percentile(ours, 50):.2f} | {np.percentile(ours, 99):.2f} "
             f"| {np.percentile(cpu, 50):.2f} | {np.percentile(cpu, 99):.2f} "
@@ -424,6 +446,12 @@ def main() -> None:
         action="store_true",
         help="exact-search latency by size, to place the exact limit",
     )
+    ap.add_argument(
+        "--real",
+        type=Path,
+        default=None,
+        help="an embeddings .npz to read instead of bench/lfw.py's cache",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     default = "25000,50000,75000,100000,150000,200000" if args.exact_scan else "100000,1000000"
@@ -435,7 +463,7 @@ def main() -> None:
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
-    vectors, who = load_real()
+    vectors, who = load_real(args.real)
     model = fit(vectors, who)
     if args.exact_scan:
         exact_scan(sizes, vectors, who, model, rng)
@@ -450,9 +478,9 @@ def main() -> None:
             del gallery
             gc.collect()
         print(
-            "\n| size | method | build s | build faces/s | mem/face B | p50 ms | p99 ms | recall@1 (queries) |"
+            "\n| size | method | build s | build faces/s | mem/face B | p50 ms | p99 ms | recall@1 (queries) | thread CPU p99 ms |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for row in rows:
             print(row.markdown())
     load = os.getloadavg()

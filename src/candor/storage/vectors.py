@@ -7,11 +7,12 @@ is small. From ``exact_limit`` faces on, a FAISS IVF index (:mod:`candor.storage
 proposes candidates, and the dense matrix re-ranks them with exact distances, so returned
 distances are always exact and a deleted or replaced descriptor can never be returned.
 
-Building the IVF index takes seconds at 100k faces and about a minute at 1M, so it happens off
-the request path: a background thread builds it from chunked copies of the rows, taken under the
-read lock, while searches stay exact (or keep using the previous IVF index); ids touched during
-the build are reconciled when the new index is swapped in. It is rebuilt when a quarter of its
-nodes are tombstones or the collection has doubled since it was trained.
+Building the IVF index takes ~10 s at 100k faces and ~90–120 s at 1M on 2 shared cores, so
+it happens off the request path: a background thread builds it from chunked copies of the rows,
+taken under the read lock, while searches stay exact (or keep using the previous IVF index);
+faces replaced or removed during the build are reconciled when the new index is swapped in. It
+is rebuilt when a quarter of its nodes are tombstones or the collection has doubled since it
+was trained.
 
 >>> index = FaceVectorIndex()
 >>> index.add([7, 8], np.stack([a, b]))      # (2, 128) float32
@@ -36,9 +37,13 @@ from candor.storage.vectors_dense import DenseRows
 log = logging.getLogger("candor.vectors")
 
 DIM = 128
-# Where exact search stops being fast enough: exact p99 passed ~5 ms between 100k and 150k faces
-# on 2 shared cores (bench/scale.py --exact-scan); the IVF index is built from here on and
-# dropped again below half of it.
+# Where exact search stops being fast enough (bench/scale.py --exact-scan, 2 cores): the scan's
+# own cost (thread CPU time) is p99 2.1 ms at 100k and 4.2 ms at 200k, growing ~2.1 ms per 100k,
+# so it would pass 5 ms near 240k on an idle machine; wall-clock p99 on the shared machine
+# (load average 4–6) was already ~5 ms at 25k–50k and 7–10 ms from 100k, the noise floor of the
+# other tenants, which the IVF path pays just the same. 100k keeps the scan's memory traffic
+# (51 MB per query) and its CPU cost at half the 5 ms mark. The IVF index is built from here
+# on and dropped again below half of it.
 EXACT_LIMIT = 100_000
 # Candidates re-ranked per wanted result, and the least re-ranked at all.
 OVERFETCH = 4
@@ -135,7 +140,7 @@ class FaceVectorIndex:
         self._node_row = np.empty(0, dtype=np.int64)  # the current ANN's node → row, -1 dead
         self._built_for = 0  # faces when the current ANN was trained
         self._next_try = 0  # after a failed build, the size at which to try again
-        # Ids added, replaced, removed or moved while a build copies rows; None when idle.
+        # Ids replaced or removed while a build copies rows; None when no build is running.
         self._touched: set[int] | None = None
         self._build_done = threading.Event()
         self._build_done.set()
