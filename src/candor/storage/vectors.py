@@ -38,8 +38,8 @@ log = logging.getLogger("candor.vectors")
 
 DIM = 128
 # Where exact search stops being fast enough (bench/scale.py --exact-scan, 2 cores): the scan's
-# own cost (thread CPU time) is p99 2.1 ms at 100k and 4.2 ms at 200k, growing ~2.1 ms per 100k,
-# so it would pass 5 ms near 240k on an idle machine; wall-clock p99 on the shared machine
+# own cost (thread CPU time) is p99 2.1–2.5 ms at 100k, 4.0–4.2 ms at 200k, 6.1 ms at 300k,
+# so it would pass 5 ms near 250k on an idle machine; wall-clock p99 on the shared machine
 # (load average 4–6) was already ~5 ms at 25k–50k and 7–10 ms from 100k, the noise floor of the
 # other tenants, which the IVF path pays just the same. 100k keeps the scan's memory traffic
 # (51 MB per query) and its CPU cost at half the 5 ms mark. The IVF index is built from here

@@ -8,13 +8,13 @@ dense matrix, and candidates whose node is dead (the face was deleted or its des
 replaced) are filtered inside the IVF scan through a bitmap, so a tombstone can neither be
 returned nor crowd a live face out of the candidate list.
 
-Why IVF and not HNSW, measured on bench/scale.py's data (LFW-fitted descriptors, 1M faces,
-2 shared cores, every candidate list re-ranked exactly): IVF-SQ8 with nlist = 4·√n and
-nprobe = nlist/8 gave recall@1 0.998–0.999 at ~2.5 ms p50 and built at ~10k faces/s (nprobe
-nlist/16: 0.988); IVF-Flat, same lists, the same recall at ~4.3 ms with 4× the memory; FAISS
-HNSW-SQ8 (M=32, efConstruction 64) only 0.925 at efSearch 256 and 0.965 at 512 (~1.9 ms), and
-built at ~3.6k faces/s. Face descriptors fill all 128 dimensions, where graph search loses its
-edge; bench/scale.py --compare-ann reruns the comparison.
+Why IVF and not HNSW, measured with bench/scale.py --compare-ann (LFW-fitted descriptors, 1M
+faces, 2 shared cores, every candidate list re-ranked exactly): IVF-SQ8 with nlist = 4·√n and
+nprobe = nlist/8 gave recall@1 0.999–1.000 at 2.4–2.8 ms p50 (thread CPU p99 ~3 ms) and built
+at 10–18k faces/s (nprobe nlist/16: 0.988); IVF-Flat, same lists, the same recall at ~1.7× the
+CPU time and 4× the memory; FAISS HNSW-SQ8 (M=32, efConstruction 64) only 0.943 at efSearch
+256 and 0.969 at 512 (1.3 ms), built at ~5k faces/s. Face descriptors fill all 128 dimensions,
+where graph search loses its edge.
 
 FAISS is imported inside the constructor, so importing Candor never loads it. Nodes are numbered
 0, 1, 2 … in insertion order and never renumbered; the caller keeps the node → row map.
