@@ -53,8 +53,8 @@ class IndexCache:
         """The k nearest face rows within ``max_distance``, as of ``tx``'s snapshot."""
         entry = self._current(tx, record)
         q = np.frombuffer(query, dtype="<f4").astype(np.float32)
-        with entry.lock:
-            return entry.index.search(q, k, max_distance)
+        # The index takes concurrent readers itself; the entry lock only orders catch-ups.
+        return entry.index.search(q, k, max_distance)
 
     def _current(self, tx: CatalogTx, record: CollectionRecord) -> _Entry:
         with self._lock:
