@@ -6,8 +6,10 @@ from candor import audit
 from candor.audit import AuditEvent
 from candor.calibration import fmr_for_similarity
 from candor.errors import InvalidParameterException
-from candor.imaging import ImageInput, load_image
+from candor.imaging import DecodedImage, ImageInput, load_image
+from candor.inference.base import Detection
 from candor.inference.dlib_faces import model_version
+from candor.inference.pipeline import AnalyzedFace
 from candor.runtime import Runtime
 from candor.services.collections import require
 from candor.services.face_store import check_model, stored_face
@@ -66,6 +68,31 @@ def matches(
 def expected_false_matches(faces_searched: int, threshold: float) -> float:
     """About N × FMR(threshold): the false matches a search of N unrelated faces should give."""
     return max(faces_searched, 0) * fmr_for_similarity(threshold)
+
+
+def probe_face(
+    rt: Runtime, caller: Caller, collection_id: str, image: ImageInput, quality_filter: str
+) -> tuple[DecodedImage, AnalyzedFace, list[Detection]]:
+    """The largest face of a search image, embedded, after checking the collection exists and
+    uses this server's model (before the expensive part) and the face passes the filter.
+    Also returns every detection, largest first."""
+    if quality_filter not in QUALITY_FILTERS:
+        raise InvalidParameterException(
+            f"QualityFilter must be one of {', '.join(QUALITY_FILTERS)}, got {quality_filter!r}"
+        )
+    with rt.catalog.transaction() as tx:
+        check_model(rt, require(tx, caller, collection_id))
+    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    dets = rt.faces.detect(decoded.pixels)
+    if not dets:
+        raise InvalidParameterException("There are no faces in the image")
+    (face,) = rt.faces.analyze(decoded.pixels, embed=True, detections=dets[:1])
+    reasons = rejection_reasons(face, quality_filter)
+    if reasons:
+        raise InvalidParameterException(
+            f"The largest face does not pass QualityFilter {quality_filter} ({', '.join(reasons)})"
+        )
+    return decoded, face, dets
 
 
 def _event(
@@ -160,22 +187,7 @@ def search_faces_by_image(
 ) -> FaceSearchResult:
     """Search with the largest face in the image."""
     _check(threshold, max_faces)
-    if quality_filter not in QUALITY_FILTERS:
-        raise InvalidParameterException(
-            f"QualityFilter must be one of {', '.join(QUALITY_FILTERS)}, got {quality_filter!r}"
-        )
-    with rt.catalog.transaction() as tx:
-        check_model(rt, require(tx, caller, collection_id))
-    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
-    dets = rt.faces.detect(decoded.pixels)
-    if not dets:
-        raise InvalidParameterException("There are no faces in the image")
-    (face,) = rt.faces.analyze(decoded.pixels, embed=True, detections=dets[:1])
-    reasons = rejection_reasons(face, quality_filter)
-    if reasons:
-        raise InvalidParameterException(
-            f"The largest face does not pass QualityFilter {quality_filter} ({', '.join(reasons)})"
-        )
+    decoded, face, _ = probe_face(rt, caller, collection_id, image, quality_filter)
     assert face.embedding is not None
     with rt.catalog.transaction(write=True) as tx:
         record = require(tx, caller, collection_id)

@@ -18,18 +18,16 @@ from candor.errors import (
     ResourceNotFoundException,
     ServiceQuotaExceededException,
 )
-from candor.imaging import ImageInput, load_image
+from candor.imaging import ImageInput
 from candor.inference.base import Embedding
 from candor.inference.dlib_faces import model_version
 from candor.inference.pipeline import embedding_distances
 from candor.runtime import Runtime
 from candor.services.collections import require
-from candor.services.face_store import check_model
 from candor.services.faces import to_face_detail
 from candor.services.pagination import decode_token, encode_token
 from candor.services.policy import Policy, PolicyRefusal, policy_of
-from candor.services.quality import QUALITY_FILTERS, rejection_reasons
-from candor.services.search import expected_false_matches
+from candor.services.search import expected_false_matches, probe_face
 from candor.storage.catalog import CatalogTx, CollectionRecord, UserRecord
 from candor.types import (
     Caller,
@@ -413,22 +411,7 @@ def search_users_by_image(
 ) -> UserSearchResult:
     """Users matching the largest face in the image; the other faces are listed unsearched."""
     _check_search(threshold, max_users)
-    if quality_filter not in QUALITY_FILTERS:
-        raise InvalidParameterException(
-            f"QualityFilter must be one of {', '.join(QUALITY_FILTERS)}, got {quality_filter!r}"
-        )
-    with rt.catalog.transaction() as tx:
-        check_model(rt, require(tx, caller, collection_id))
-    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
-    dets = rt.faces.detect(decoded.pixels)
-    if not dets:
-        raise InvalidParameterException("There are no faces in the image")
-    (face,) = rt.faces.analyze(decoded.pixels, embed=True, detections=dets[:1])
-    reasons = rejection_reasons(face, quality_filter)
-    if reasons:
-        raise InvalidParameterException(
-            f"The largest face does not pass QualityFilter {quality_filter} ({', '.join(reasons)})"
-        )
+    decoded, face, dets = probe_face(rt, caller, collection_id, image, quality_filter)
     assert face.embedding is not None
     others = tuple(
         (("FACE_NOT_LARGEST",), to_face_detail(f, decoded))
