@@ -30,6 +30,7 @@ import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,12 +39,29 @@ from lfw import ROOT, all_images, embed_images, identity, progress
 THRESHOLDS = (80, 90, 95, 99)
 
 
+def enrol(rt: Any, caller: Any, collection_id: str, people: list[tuple[str, Path]],
+          emb: dict[str, Any]) -> None:
+    """A collection holding these (name, image) descriptors, written straight to the catalog."""
+    from candor.services import collections
+    from candor.storage.catalog import NewFace
+
+    collections.create_collection(rt, caller, collection_id=collection_id)
+    faces = [
+        NewFace(str(uuid.uuid4()), str(uuid.uuid4()), name, 0, 0, 1, 1, 100.0,
+                np.asarray(emb[str(path)], dtype="<f4").tobytes(), "0" * 64)
+        for name, path in people
+    ]
+    with rt.catalog.transaction(write=True) as tx:
+        record = tx.collection(caller.account, collection_id)
+        assert record is not None
+        tx.insert_faces(record, faces)
+
+
 def main() -> int:
     from candor.calibration import fmr_for_similarity
     from candor.config import Settings
     from candor.runtime import Runtime
-    from candor.services import collections, search
-    from candor.storage.catalog import NewFace
+    from candor.services import search
     from candor.types import Caller
 
     paths = all_images()
@@ -63,26 +81,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         rt = Runtime(Settings(data_dir=Path(tmp)))
         caller = Caller.local()
-        collections.create_collection(rt, caller, collection_id="lfw-gallery")
-        faces = [
-            NewFace(
-                str(uuid.uuid4()),
-                str(uuid.uuid4()),
-                name,
-                0,
-                0,
-                1,
-                1,
-                100.0,
-                np.asarray(emb[str(path)], dtype="<f4").tobytes(),
-                "0" * 64,
-            )
-            for name, path in gallery
-        ]
-        with rt.catalog.transaction(write=True) as tx:
-            record = tx.collection(caller.account, "lfw-gallery")
-            assert record is not None
-            tx.insert_faces(record, faces)
+        enrol(rt, caller, "lfw-gallery", gallery, emb)
         with rt.catalog.transaction() as tx:
             record = tx.collection(caller.account, "lfw-gallery")
             assert record is not None
@@ -109,29 +108,10 @@ def main() -> int:
             search_ms = 1000 * (time.time() - start) / max(len(non_mated), 1)
 
         # ACLU-shaped: everything enrolled, one probe per outsider, count false matches.
-        collections.create_collection(rt, caller, collection_id="aclu")
         big = [(n, p) for n in enrolled for p in by_person[n]] + [
             (n, by_person[n][0]) for n in single
         ]
-        faces = [
-            NewFace(
-                str(uuid.uuid4()),
-                str(uuid.uuid4()),
-                name,
-                0,
-                0,
-                1,
-                1,
-                100.0,
-                np.asarray(emb[str(path)], dtype="<f4").tobytes(),
-                "0" * 64,
-            )
-            for name, path in big
-        ]
-        with rt.catalog.transaction(write=True) as tx:
-            record = tx.collection(caller.account, "aclu")
-            assert record is not None
-            tx.insert_faces(record, faces)
+        enrol(rt, caller, "aclu", big, emb)
         aclu: dict[int, tuple[int, int]] = {}
         with rt.catalog.transaction() as tx:
             record = tx.collection(caller.account, "aclu")
