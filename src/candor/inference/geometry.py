@@ -26,7 +26,8 @@ _HEAD_MODEL = np.array(
 
 def head_pose(points5: list[Point]) -> tuple[float, float, float]:
     """(roll, yaw, pitch) in degrees from five landmarks, by fitting the generic head model
-    under weak perspective. Good to roughly ±10°; a person facing the camera gives ~(0, 0, 0).
+    under weak perspective; a person facing the camera gives about (0, 0, 0). Exact on synthetic
+    projections of the model; not validated against a head-pose data set.
     Yaw is positive when the face turns towards the image's right, pitch positive when it tilts
     up, roll positive when it leans clockwise in the image."""
     p = np.asarray(points5, dtype=np.float64)
