@@ -85,7 +85,7 @@ def tar_at_fmr(d: np.ndarray, same: np.ndarray, fmr: float) -> float:
     return float((d[same] <= threshold).mean())
 
 
-def speed(paths: list[Path]) -> tuple[float, float]:
+def speed(paths: list[Path], detector: str) -> tuple[float, float]:
     """Images per second for Candor and face_recognition, one process, same images."""
     import face_recognition
 
@@ -93,7 +93,7 @@ def speed(paths: list[Path]) -> tuple[float, float]:
     from candor.imaging import decode_image
     from candor.inference.pipeline import FacePipeline
 
-    pipe = FacePipeline(Settings.from_env(data_dir=OUT / "candor-data"))
+    pipe = FacePipeline(Settings.from_env(data_dir=OUT / "candor-data", face_detector=detector))
     warm = paths[0].read_bytes()
 
     def candor_one(data: bytes) -> None:
@@ -125,6 +125,7 @@ def speed(paths: list[Path]) -> tuple[float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--speed-images", type=int, default=300, help="images timed for speed")
+    ap.add_argument("--detector", default="mtcnn", help="Candor's face detector (default mtcnn)")
     args = ap.parse_args()
     pairs = read_pairs()
     paths = sorted({p.a for p in pairs} | {p.b for p in pairs})
@@ -135,7 +136,7 @@ def main() -> int:
 
     cal = load_calibration(EMBEDDING_MODEL)
     rows = []
-    for name, emb in (("Candor", embed_images(paths)), ("face_recognition", fr_embed(paths))):
+    for name, emb in (("Candor", embed_images(paths, detector=args.detector)), ("face_recognition", fr_embed(paths))):
         d = distances(pairs, emb)
         acc, sd = cv_accuracy(d, same, folds)
         missing = sum(emb[str(p)] is None for p in paths)
@@ -143,7 +144,7 @@ def main() -> int:
         rows.append((name, acc, sd, tar_at_fmr(d, same, 1e-3), at80, missing))
     random.seed(0)
     sample = random.sample(paths, min(args.speed_images, len(paths)))
-    candor_rate, fr_rate = speed(sample)
+    candor_rate, fr_rate = speed(sample, args.detector)
 
     print(f"LFW-dev, {len(pairs)} pairs ({same.sum()} same, {(~same).sum()} different), "
           f"{len(paths)} images; {platform.processor() or platform.machine()}, "
