@@ -18,7 +18,7 @@ from candor.inference.modelfiles import path_for
 EMBEDDING_MODEL = "dlib-resnet-v1"
 
 # FaceModelVersion as Rekognition's wire format wants it (digits and dots), per descriptor model.
-MODEL_VERSIONS = {EMBEDDING_MODEL: "1.0", EMBEDDING_MODEL + "-flip": "1.1"}
+MODEL_VERSIONS = {EMBEDDING_MODEL: "1.0"}
 
 
 def model_version(model: str) -> str:
@@ -127,17 +127,13 @@ class ShapePredictor(_Lazy):
 
 
 class ResNetEmbedder(_Lazy):
-    """dlib's 128-D ResNet descriptor on the face aligned by its 5 points.
+    """dlib's 128-D ResNet descriptor on the face aligned by its 5 points."""
 
-    With ``flip`` the descriptor of the mirrored aligned face is averaged in: one more network
-    pass for a measured gain on LFW (see bench/verification.py).
-    """
+    name = EMBEDDING_MODEL
 
-    def __init__(self, models_dir: Path, flip: bool = False) -> None:
+    def __init__(self, models_dir: Path) -> None:
         super().__init__()
         self.models_dir = models_dir
-        self.flip = flip
-        self.name = EMBEDDING_MODEL + ("-flip" if flip else "")
 
     def load(self) -> Any:
         path = path_for("dlib_face_recognition_resnet_model_v1.dat", self.models_dir)
@@ -148,11 +144,5 @@ class ResNetEmbedder(_Lazy):
         shape = dlib.full_object_detection(
             _rect(box), [dlib.point(round(x), round(y)) for x, y in points5]
         )
-        net = self.get()
-        if self.flip:
-            chip = dlib.get_face_chip(image, shape, size=150, padding=0.25)
-            pair = net.compute_face_descriptor([chip, np.ascontiguousarray(chip[:, ::-1])])
-            vec = (np.asarray(pair[0], np.float32) + np.asarray(pair[1], np.float32)) / 2
-        else:
-            vec = np.asarray(net.compute_face_descriptor(image, shape), dtype=np.float32)
+        vec = np.asarray(self.get().compute_face_descriptor(image, shape), dtype=np.float32)
         return Embedding(model=self.name, data=vec.astype("<f4").tobytes())
