@@ -76,13 +76,14 @@ def test_index_search_and_delete(client: Client, coll: str) -> None:
     (biden,) = index(client, coll, BIDEN, "biden")
     assert client.describe_collection(CollectionId=coll)["FaceCount"] == 5
 
-    r = client.search_faces_by_image(CollectionId=coll, Image=img(OBAMA2))
+    # 60 (FMR 1e-3): the group photo's small, off-angle Obama is under the default of 80.
+    r = client.search_faces_by_image(CollectionId=coll, Image=img(OBAMA2), FaceMatchThreshold=60)
     assert r["SearchedFaceConfidence"] > 90
     top = r["FaceMatches"]
     assert [m["Face"]["ExternalImageId"] for m in top] == ["obama", "group"]
-    assert all(m["Similarity"] >= 80 for m in top)
+    assert all(m["Similarity"] >= 60 for m in top)
 
-    r = client.search_faces(CollectionId=coll, FaceId=obama)
+    r = client.search_faces(CollectionId=coll, FaceId=obama, FaceMatchThreshold=60)
     assert r["SearchedFaceId"] == obama
     assert obama not in [m["Face"]["FaceId"] for m in r["FaceMatches"]]
     assert [m["Face"]["ExternalImageId"] for m in r["FaceMatches"]] == ["group"]

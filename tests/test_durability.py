@@ -54,9 +54,9 @@ def index_agrees_with_table(client: Client, coll: str) -> None:
         assert record is not None
         _, faces = tx.snapshot(record)
         for row, descriptor in faces:
-            hits = rt.indexes.search(tx, record, descriptor, 1, None)
+            hits = rt.indexes.search(tx, record, rt.scoring_for(record), descriptor, 1, None)
             assert hits and hits[0][1] < 1e-5, f"face row {row} is not found by its own descriptor"
-        index = rt.indexes._entries[record.row].index
+        index = rt.indexes._entries[(record.row, record.scoring)].index
         assert len(index) == len(faces)
 
 

@@ -76,6 +76,19 @@ def cmd_collection(args: argparse.Namespace, rt: Any) -> int:
     elif action == "delete":
         removed = collections.delete_collection(rt, caller, collection_id=args.collection_id)
         print(f"deleted collection {args.collection_id} and its {removed} face(s)")
+    elif action == "migrate-scores":
+        before = collections.describe_collection(rt, caller, collection_id=args.collection_id)
+        after = collections.migrate_scoring(
+            rt, caller, collection_id=args.collection_id, scoring=args.to
+        )
+        if before.face_model == after.face_model:
+            print(f"{args.collection_id} already uses FaceModelVersion {after.face_model}")
+        else:
+            print(
+                f"{args.collection_id}: FaceModelVersion {before.face_model} -> "
+                f"{after.face_model} ({after.face_count} face(s) kept; Similarity values and "
+                "what a threshold means now follow the new calibration)"
+            )
     else:
         token = None
         print(f"{'collection':40} {'faces':>8} {'users':>6}  model")
@@ -181,6 +194,18 @@ def add_parsers(sub: Any, image_arg: Any) -> None:
         a = actions.add_parser(name, help=text)
         a.add_argument("collection_id", help="collection id ([a-zA-Z0-9_.-]+)")
     actions.add_parser("list", help="list collections")
+    m = actions.add_parser(
+        "migrate-scores",
+        help="move a collection to the current scoring (FaceModelVersion 2.0)",
+        description=(
+            "A collection keeps the scoring it was created with. FaceModelVersion 1.0 collections "
+            "state false match rates measured on LFW only, which other groups exceed by up to "
+            "hundreds of times; 2.0 (the default for new collections) states a rate that holds "
+            "for every group measured. Faces are kept; no image is needed. Audited."
+        ),
+    )
+    m.add_argument("collection_id", help="collection id ([a-zA-Z0-9_.-]+)")
+    m.add_argument("--to", metavar="SCORING", help="scoring name (default: the current one)")
     p.set_defaults(func=cmd_collection, needs_runtime=True)
 
     p = sub.add_parser(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 
-from candor.calibration import Calibration, load_calibration
 from candor.config import Settings
 from candor.inference.mobilenet import MobileNetV2
 from candor.inference.nudenet import NudeNet
 from candor.inference.ocr import PaddleOcr
 from candor.inference.pipeline import FacePipeline
+from candor.inference.scoring import Scoring, default_scoring, load_scoring
 from candor.media import LocalMediaSource, MediaSource, S3MediaSource
-from candor.storage.catalog import Catalog
+from candor.storage.catalog import Catalog, CollectionRecord
 from candor.storage.index_cache import IndexCache
 
 
@@ -29,8 +29,13 @@ class Runtime:
         self.faces = FacePipeline(settings)
 
     @functools.cached_property
-    def calibration(self) -> Calibration:
-        return load_calibration(self.faces.embedding_model)
+    def scoring(self) -> Scoring:
+        """What new collections, CompareFaces and evaluation score with."""
+        return default_scoring(self.faces.embedding_model)
+
+    def scoring_for(self, record: CollectionRecord) -> Scoring:
+        """A collection's own scoring: it keeps the one it was made (or last migrated) with."""
+        return load_scoring(record.scoring)
 
     @functools.cached_property
     def classifier(self) -> MobileNetV2:

@@ -18,7 +18,7 @@ def face(seed: int, external: str | None = "x") -> NewFace:
 
 def make(catalog: Catalog, account: str = "acct", cid: str = "c1") -> CollectionRecord:
     with catalog.transaction(write=True) as tx:
-        rec = tx.create_collection(account, cid, f"arn:aws:rekognition:r:{account}:collection/{cid}", "m1")
+        rec = tx.create_collection(account, cid, f"arn:aws:rekognition:r:{account}:collection/{cid}", "m1", "s1")
     assert rec is not None
     return rec
 
@@ -28,9 +28,21 @@ def test_collections_are_per_account(catalog: Catalog) -> None:
     b = make(catalog, "b", "same")
     assert a.row != b.row
     with catalog.transaction(write=True) as tx:
-        assert tx.create_collection("a", "same", "arn", "m1") is None
+        assert tx.create_collection("a", "same", "arn", "m1", "s1") is None
         assert tx.collection("c", "same") is None
         assert [c.collection_id for c in tx.collections("a", None, 10)] == ["same"]
+
+
+def test_scoring_is_kept_and_can_be_switched(catalog: Catalog) -> None:
+    rec = make(catalog, "a", "scored")
+    assert (rec.face_model, rec.scoring) == ("m1", "s1")
+    with catalog.transaction(write=True) as tx:
+        tx.insert_faces(rec, [face(1)])
+        moved = tx.set_scoring(rec, "s2")
+    assert (moved.scoring, moved.face_count, moved.row) == ("s2", 1, rec.row)
+    with catalog.transaction() as tx:
+        again = tx.collection("a", "scored")
+    assert again is not None and again.scoring == "s2"
 
 
 def test_collection_listing_order_and_paging(catalog: Catalog) -> None:

@@ -16,14 +16,7 @@ from candor.inference.base import Detection, Embedding, PixelBox, Point, RGBArra
 from candor.inference.modelfiles import path_for
 
 EMBEDDING_MODEL = "dlib-resnet-v1"
-
-# FaceModelVersion as Rekognition's wire format wants it (digits and dots), per descriptor model.
-MODEL_VERSIONS = {EMBEDDING_MODEL: "1.0"}
-
-
-def model_version(model: str) -> str:
-    """The FaceModelVersion string for a descriptor model name."""
-    return MODEL_VERSIONS.get(model, "0.0")
+# FaceModelVersion names a scoring of these descriptors: see candor.inference.scoring.
 
 
 def _dlib() -> Any:

@@ -13,7 +13,7 @@ from candor.errors import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
 )
-from candor.inference.dlib_faces import model_version
+from candor.inference.scoring import load_scoring, scoring_version
 from candor.runtime import Runtime
 from candor.services import policy
 from candor.services.pagination import decode_token, encode_token
@@ -32,7 +32,7 @@ def to_collection(r: CollectionRecord) -> Collection:
     return Collection(
         collection_id=r.collection_id,
         arn=r.arn,
-        face_model=model_version(r.face_model),
+        face_model=scoring_version(r.scoring),
         created=r.created,
         face_count=r.face_count,
         user_count=r.user_count,
@@ -54,7 +54,9 @@ def create_collection(
     _check_tags(tags or {})
     arn = collection_arn(rt, caller, collection_id)
     with rt.catalog.transaction(write=True) as tx:
-        record = tx.create_collection(caller.account, collection_id, arn, rt.faces.embedding_model)
+        record = tx.create_collection(
+            caller.account, collection_id, arn, rt.faces.embedding_model, rt.scoring.name
+        )
         if record is None:
             raise ResourceAlreadyExistsException(
                 f"The collection id: {collection_id} already exists"
@@ -94,6 +96,45 @@ def delete_collection(rt: Runtime, caller: Caller, *, collection_id: str) -> int
         )
     rt.indexes.forget(record)
     return removed
+
+
+def migrate_scoring(
+    rt: Runtime, caller: Caller, *, collection_id: str, scoring: str | None = None
+) -> Collection:
+    """Switch a collection to another scoring of the same descriptors (by default this
+    server's current one): its faces stay, its Similarity values and FaceModelVersion change.
+
+    A collection keeps the scoring it was created with until this is run, so thresholds an
+    operator chose keep meaning what they meant; the switch is audited. No image is needed:
+    the normalisation is computed from the stored descriptors."""
+    target = load_scoring(scoring or rt.scoring.name)
+    with rt.catalog.transaction(write=True) as tx:
+        record = require(tx, caller, collection_id)
+        if target.descriptor_model != record.face_model:
+            raise InvalidParameterException(
+                f"Scoring {target.name} is for {target.descriptor_model} descriptors; collection "
+                f"{collection_id} holds {record.face_model} descriptors"
+            )
+        if record.scoring == target.name:
+            return to_collection(record)
+        before = record.scoring
+        record = tx.set_scoring(record, target.name)
+        audit.append(
+            tx,
+            caller,
+            AuditEvent(
+                "MigrateScoring",
+                collection=collection_id,
+                detail={
+                    "from": before,
+                    "to": target.name,
+                    "from_version": scoring_version(before),
+                    "to_version": target.version,
+                },
+            ),
+        )
+    rt.indexes.forget(record)
+    return to_collection(record)
 
 
 # --- tags ----------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ from pathlib import Path
 from candor.errors import ServiceError
 from candor.imaging import decode_image
 from candor.inference.base import Embedding
-from candor.inference.pipeline import embedding_distances
 from candor.runtime import Runtime
 
 THRESHOLDS = (80.0, 90.0, 95.0, 99.0)
@@ -95,7 +94,7 @@ def embed_files(
 def _similarity(rt: Runtime, a: Embedding | None, b: Embedding | None) -> float:
     if a is None or b is None:
         return -1.0  # no face: never a match
-    return rt.calibration.similarity(embedding_distances(a, [b])[0])
+    return rt.scoring.similarity_of(a.data, [b.data])[0]
 
 
 def verification(
@@ -162,9 +161,9 @@ def identification(
         e = embeddings[path]
         top_id, top_sim = None, -1.0
         if e is not None and enrolled:
-            dists = embedding_distances(e, [g for _, g in enrolled])
+            dists = rt.scoring.distances(e.data, [g.data for _, g in enrolled])
             i = min(range(len(dists)), key=dists.__getitem__)
-            top_id, top_sim = enrolled[i][0], rt.calibration.similarity(dists[i])
+            top_id, top_sim = enrolled[i][0], rt.scoring.similarity(dists[i])
         results.append((who, who in names, top_id, top_sim))
     mated = [r for r in results if r[1]]
     non_mated = [r for r in results if not r[1]]

@@ -9,7 +9,7 @@ from candor import audit
 from candor.audit import AuditEvent
 from candor.errors import InvalidParameterException
 from candor.imaging import ImageInput, load_image
-from candor.inference.dlib_faces import model_version
+from candor.inference.scoring import scoring_version
 from candor.runtime import Runtime
 from candor.services.collections import require
 from candor.services.faces import to_face_detail, wants_extra_attributes
@@ -121,11 +121,11 @@ def index_faces(
         raise PolicyRefusal(refusal)
     by_id = {r.face_id: r for r in rows}
     indexed = tuple(
-        (stored_face(by_id[f.face_id], model_version(record.face_model)), detail)
+        (stored_face(by_id[f.face_id], scoring_version(record.scoring)), detail)
         for f, detail in keep
     )
     return IndexFacesResult(
-        indexed=indexed, unindexed=tuple(unindexed), face_model=model_version(record.face_model)
+        indexed=indexed, unindexed=tuple(unindexed), face_model=scoring_version(record.scoring)
     )
 
 
@@ -152,7 +152,7 @@ def list_faces(
         )
     page = found[:max_results]
     token = encode_token("faces", page[-1].row) if len(found) > max_results else None
-    version = model_version(record.face_model)
+    version = scoring_version(record.scoring)
     items = tuple(stored_face(r, version) for r in page)
     return Page(items=items, next_token=token), version
 

@@ -8,7 +8,7 @@ from candor import audit
 from candor.audit import AuditEvent
 from candor.errors import InvalidParameterException
 from candor.imaging import DecodedImage, ImageInput, load_image
-from candor.inference.pipeline import AnalyzedFace, embedding_distances
+from candor.inference.pipeline import AnalyzedFace
 from candor.runtime import Runtime
 from candor.services.quality import QUALITY_FILTERS, rejection_reasons
 from candor.types import (
@@ -83,8 +83,8 @@ def compare_faces(
 ) -> CompareFacesResult:
     """The largest face of the source against every face of the target.
 
-    Similarity is calibrated (see :mod:`candor.calibration`): a threshold of 80 accepts about one
-    impostor pair in 10,000.
+    Similarity is calibrated (see :mod:`candor.inference.scoring`): a threshold of 80 accepts at
+    most about one impostor pair in 10,000 in every demographic group measured.
     """
     if quality_filter not in QUALITY_FILTERS:
         raise InvalidParameterException(
@@ -115,11 +115,13 @@ def compare_faces(
         for f in rt.faces.analyze(target.pixels, embed=True)
         if not rejection_reasons(f, quality_filter)
     ]
-    distances = embedding_distances(src.embedding, [f.embedding for f in candidates if f.embedding])
+    distances = rt.scoring.distances(
+        src.embedding.data, [f.embedding.data for f in candidates if f.embedding]
+    )
     matches: list[FaceMatch] = []
     unmatched: list[FaceDetail] = []
     for face, distance in zip(candidates, distances, strict=True):
-        similarity = rt.calibration.similarity(distance)
+        similarity = rt.scoring.similarity(distance)
         detail = to_face_detail(face, target)
         if similarity >= similarity_threshold:
             matches.append(FaceMatch(similarity=similarity, face=detail))

@@ -8,8 +8,8 @@ from candor.calibration import fmr_for_similarity
 from candor.errors import InvalidParameterException
 from candor.imaging import DecodedImage, ImageInput, load_image
 from candor.inference.base import Detection
-from candor.inference.dlib_faces import model_version
 from candor.inference.pipeline import AnalyzedFace
+from candor.inference.scoring import scoring_version
 from candor.runtime import Runtime
 from candor.services.collections import require
 from candor.services.face_store import check_model, stored_face
@@ -44,10 +44,12 @@ def matches(
 ) -> list[FaceSearchMatch]:
     """Faces at or above ``threshold``, best first, read within ``tx``'s snapshot. Faces past
     the collection's retention period are never returned, even before the reaper runs."""
-    cal = rt.calibration
+    scoring = rt.scoring_for(record)
     cutoff = policy.cutoff() if policy is not None else None
     k = max_faces + (1 if exclude_row is not None else 0)
-    hits = rt.indexes.search(tx, record, descriptor, k, cal.distance_for_similarity(threshold))
+    hits = rt.indexes.search(
+        tx, record, scoring, descriptor, k, scoring.distance_for_similarity(threshold)
+    )
     hits = [(row, d) for row, d in hits if row != exclude_row][:max_faces]
     # The table has the last word: a face deleted since the index saw it is not returned.
     rows = {
@@ -57,8 +59,8 @@ def matches(
     }
     return [
         FaceSearchMatch(
-            similarity=cal.similarity(d),
-            face=stored_face(rows[row], model_version(record.face_model)),
+            similarity=scoring.similarity(d),
+            face=stored_face(rows[row], scoring_version(record.scoring)),
         )
         for row, d in hits
         if row in rows
@@ -169,7 +171,7 @@ def search_faces(
         raise PolicyRefusal(str(refusal))
     return FaceSearchResult(
         matches=tuple(result),
-        face_model=model_version(record.face_model),
+        face_model=scoring_version(record.scoring),
         searched_face_id=face_id,
         expected_false_matches=expected_false_matches(record.face_count - 1, threshold),
     )
@@ -221,7 +223,7 @@ def search_faces_by_image(
         raise PolicyRefusal(str(refusal))
     return FaceSearchResult(
         matches=tuple(result),
-        face_model=model_version(record.face_model),
+        face_model=scoring_version(record.scoring),
         searched_face=to_face_detail(face, decoded),
         expected_false_matches=expected_false_matches(record.face_count, threshold),
     )

@@ -20,8 +20,7 @@ from candor.errors import (
 )
 from candor.imaging import ImageInput
 from candor.inference.base import Embedding
-from candor.inference.dlib_faces import model_version
-from candor.inference.pipeline import embedding_distances
+from candor.inference.scoring import scoring_version
 from candor.runtime import Runtime
 from candor.services.collections import require
 from candor.services.faces import to_face_detail
@@ -189,7 +188,9 @@ def associate_faces(
                 continue
             emb = Embedding(record.face_model, face.descriptor)
             if members:
-                best = rt.calibration.similarity(min(embedding_distances(emb, members)))
+                scoring = rt.scoring_for(record)
+                distances = scoring.distances(emb.data, [m.data for m in members])
+                best = scoring.similarity(min(distances))
                 if best < threshold:
                     unsuccessful.append((fid, None, best, ("LOW_MATCH_CONFIDENCE",)))
                     continue
@@ -271,13 +272,13 @@ def _user_matches(
     policy: Policy | None = None,
 ) -> list[UserMatch]:
     """Users ranked by their best face's similarity to any probe (expired faces excluded)."""
-    cal = rt.calibration
+    cal = rt.scoring_for(record)
     cutoff = policy.cutoff() if policy is not None else None
     k = min(4096, max(100, 20 * max_users))
     best: dict[int, float] = {}
     for probe in probes:
         for row, d in rt.indexes.search(
-            tx, record, probe, k, cal.distance_for_similarity(threshold)
+            tx, record, cal, probe, k, cal.distance_for_similarity(threshold)
         ):
             if row not in exclude_rows:
                 best[row] = min(d, best.get(row, d))
@@ -392,7 +393,7 @@ def search_users(
         raise PolicyRefusal(str(refusal))
     return UserSearchResult(
         matches=tuple(found),
-        face_model=model_version(record.face_model),
+        face_model=scoring_version(record.scoring),
         searched_face_id=face_id,
         searched_user_id=user_id,
         expected_false_matches=expected_false_matches(record.face_count, threshold),
@@ -447,7 +448,7 @@ def search_users_by_image(
         raise PolicyRefusal(str(refusal))
     return UserSearchResult(
         matches=tuple(found),
-        face_model=model_version(record.face_model),
+        face_model=scoring_version(record.scoring),
         searched_face=to_face_detail(face, decoded),
         unsearched=others,
         expected_false_matches=expected_false_matches(record.face_count, threshold),

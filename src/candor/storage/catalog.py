@@ -23,7 +23,8 @@ class CollectionRecord:
     account: str
     collection_id: str
     arn: str
-    face_model: str
+    face_model: str  # the descriptor model; descriptors of different models never mix
+    scoring: str  # how its similarities are computed (candor.inference.scoring)
     created: datetime
     face_count: int
     user_count: int
@@ -82,9 +83,13 @@ class CatalogTx(AuditTx, Protocol):
     # collections
     def collection(self, account: str, collection_id: str) -> CollectionRecord | None: ...
     def create_collection(
-        self, account: str, collection_id: str, arn: str, face_model: str
+        self, account: str, collection_id: str, arn: str, face_model: str, scoring: str
     ) -> CollectionRecord | None:
         """The new collection; None when the id is already taken in this account."""
+        ...
+
+    def set_scoring(self, record: CollectionRecord, scoring: str) -> CollectionRecord:
+        """Switch the collection to another scoring of the same descriptors."""
         ...
 
     def collections(self, account: str, after: str | None, limit: int) -> list[CollectionRecord]:

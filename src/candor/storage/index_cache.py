@@ -14,12 +14,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from candor.inference.scoring import Scoring
 from candor.storage.catalog import CatalogTx, CollectionRecord
-from candor.storage.vectors import FaceVectorIndex, VectorIndex
+from candor.storage.vectors import FaceVectorIndex, VectorIndex, Weight
 
 
-def _new_index() -> VectorIndex:
-    return FaceVectorIndex()
+def _new_index(weight: Weight | None) -> VectorIndex:
+    return FaceVectorIndex(weight=weight)
 
 
 def vectors_of(descriptors: Sequence[bytes]) -> np.ndarray:
@@ -36,40 +37,47 @@ class _Entry:
 
 
 class IndexCache:
-    """Collection row → (index, last change applied). One per process (held by Runtime)."""
+    """(collection row, scoring) → (index, last change applied). One per process (held by
+    Runtime). The scoring is part of the key because a normalising scoring's index ranks by
+    normalised distance: a collection migrated to another scoring gets a fresh index in every
+    process, not one built for the old scoring."""
 
     def __init__(self) -> None:
-        self._entries: dict[int, _Entry] = {}
+        self._entries: dict[tuple[int, str], _Entry] = {}
         self._lock = threading.Lock()
 
     def search(
         self,
         tx: CatalogTx,
         record: CollectionRecord,
+        scoring: Scoring,
         query: bytes,
         k: int,
         max_distance: float | None,
     ) -> list[tuple[int, float]]:
-        """The k nearest face rows within ``max_distance``, as of ``tx``'s snapshot."""
-        entry = self._current(tx, record)
+        """The k nearest face rows within ``max_distance`` (``scoring``'s normalised distance),
+        as of ``tx``'s snapshot."""
+        entry = self._current(tx, record, scoring)
         q = np.frombuffer(query, dtype="<f4").astype(np.float32)
         # The index takes concurrent readers itself; the entry lock only orders catch-ups.
         return entry.index.search(q, k, max_distance)
 
-    def _current(self, tx: CatalogTx, record: CollectionRecord) -> _Entry:
+    def _current(self, tx: CatalogTx, record: CollectionRecord, scoring: Scoring) -> _Entry:
+        key = (record.row, scoring.name)
         with self._lock:
-            entry = self._entries.get(record.row)
+            entry = self._entries.get(key)
         if entry is None:
             seq, faces = tx.snapshot(record)
-            index = _new_index()
+            norm = scoring.normalizer
+            index = _new_index(norm.weight if norm is not None else None)
             if faces:
                 index.add([row for row, _ in faces], vectors_of([d for _, d in faces]))
             entry = _Entry(index, seq)
             with self._lock:
                 # Another thread may have built one meanwhile; either is correct, keep the newest.
-                current = self._entries.get(record.row)
+                current = self._entries.get(key)
                 if current is None or current.seq < seq:
-                    self._entries[record.row] = entry
+                    self._entries[key] = entry
                 else:
                     entry = current
         with entry.lock:
@@ -89,4 +97,5 @@ class IndexCache:
 
     def forget(self, record: CollectionRecord) -> None:
         with self._lock:
-            self._entries.pop(record.row, None)
+            for key in [k for k in self._entries if k[0] == record.row]:
+                del self._entries[key]

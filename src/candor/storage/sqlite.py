@@ -105,6 +105,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_time ON audit_log(time);
     """,
+    # The scoring a collection's similarities are computed with (candor.inference.scoring).
+    # Collections made before scorings existed keep the one they were made with.
+    """
+    ALTER TABLE collections ADD COLUMN scoring TEXT NOT NULL DEFAULT 'dlib-resnet-v1';
+    """,
 )
 
 _KEY_SELECT = """

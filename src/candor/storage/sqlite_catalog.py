@@ -57,7 +57,7 @@ class SqliteCatalogTx:
 
     def _collection(self, where: str, args: tuple[object, ...]) -> list[CollectionRecord]:
         rows = self.conn.execute(
-            "SELECT c.row, c.account, c.collection_id, c.arn, c.face_model, c.created, "
+            "SELECT c.row, c.account, c.collection_id, c.arn, c.face_model, c.scoring, c.created, "
             "(SELECT COUNT(*) FROM faces f WHERE f.collection_row = c.row), "
             "(SELECT COUNT(*) FROM users u WHERE u.collection_row = c.row) "
             f"FROM collections c WHERE {where}",
@@ -70,9 +70,10 @@ class SqliteCatalogTx:
                 collection_id=r[2],
                 arn=r[3],
                 face_model=r[4],
-                created=datetime.fromisoformat(r[5]),
-                face_count=r[6],
-                user_count=r[7],
+                scoring=r[5],
+                created=datetime.fromisoformat(r[6]),
+                face_count=r[7],
+                user_count=r[8],
             )
             for r in rows
         ]
@@ -82,17 +83,22 @@ class SqliteCatalogTx:
         return found[0] if found else None
 
     def create_collection(
-        self, account: str, collection_id: str, arn: str, face_model: str
+        self, account: str, collection_id: str, arn: str, face_model: str, scoring: str
     ) -> CollectionRecord | None:
         try:
             self.conn.execute(
-                "INSERT INTO collections (account, collection_id, arn, face_model, created) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (account, collection_id, arn, face_model, _now()),
+                "INSERT INTO collections (account, collection_id, arn, face_model, scoring, "
+                "created) VALUES (?, ?, ?, ?, ?, ?)",
+                (account, collection_id, arn, face_model, scoring, _now()),
             )
         except sqlite3.IntegrityError:
             return None
         return self.collection(account, collection_id)
+
+    def set_scoring(self, record: CollectionRecord, scoring: str) -> CollectionRecord:
+        self.conn.execute("UPDATE collections SET scoring = ? WHERE row = ?", (scoring, record.row))
+        (updated,) = self._collection("c.row = ?", (record.row,))
+        return updated
 
     def tagged_collections(self, key: str) -> list[CollectionRecord]:
         return self._collection(

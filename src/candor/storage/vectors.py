@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Protocol
 
@@ -53,6 +53,9 @@ EXACT_WHEN_CANDIDATES_OVER = 1 / 16
 REBUILD_DEAD_FRACTION = 0.25
 REBUILD_GROWTH = 2.0
 BUILD_CHUNK = 50_000
+
+# A scoring's per-descriptor weight: (n, 128) float32 → (n,) float32 (candor.inference.scoring).
+Weight = Callable[[np.ndarray], np.ndarray]
 
 
 class VectorIndex(Protocol):
@@ -127,15 +130,27 @@ class FaceVectorIndex:
 
     ``background=False`` builds the IVF index on the mutating call's thread instead (tests,
     benchmarks); :meth:`wait_built` waits for a background build.
+
+    With ``weight``, distances are √(‖x − q‖² · w(x) · w(q)) — a normalising scoring's
+    metric — in the exact scan and in the re-ranking. The IVF candidates are still proposed by
+    plain distance; weights lie within about ±15% of 1, which the overfetch largely absorbs,
+    but above ``exact_limit`` a weighted search is approximate in that sense too.
     """
 
-    def __init__(self, *, exact_limit: int = EXACT_LIMIT, background: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        exact_limit: int = EXACT_LIMIT,
+        background: bool = True,
+        weight: Weight | None = None,
+    ) -> None:
         if exact_limit < 1:
             raise ValueError(f"exact_limit must be at least 1, got {exact_limit}")
+        self._weight = weight
         self._exact_limit = exact_limit
         self._background = background
         self._lock = _ReadWriteLock()
-        self._rows = DenseRows(DIM)
+        self._rows = DenseRows(DIM, weighted=weight is not None)
         self._ann: IvfCandidates | None = None
         self._node_row = np.empty(0, dtype=np.int64)  # the current ANN's node → row, -1 dead
         self._built_for = 0  # faces when the current ANN was trained
@@ -173,6 +188,7 @@ class FaceVectorIndex:
             raise ValueError(f"k must be at least 1, got {k}")
         if max_distance is not None and not max_distance >= 0:
             raise ValueError(f"max_distance must be ≥ 0, got {max_distance}")
+        qw = 1.0 if self._weight is None else float(self._weight(q[None, :])[0])
         with self._lock.read():
             rows_store = self._rows
             n = rows_store.n
@@ -182,12 +198,12 @@ class FaceVectorIndex:
             if self._ann is None or count > n * EXACT_WHEN_CANDIDATES_OVER:
                 # The expanded form is off by float32 rounding; widen the cut, re-check below.
                 max_sq = None if max_distance is None else (max_distance + 1e-4) ** 2 + 1e-4
-                rows, _ = rows_store.nearest(q, k, max_sq)
+                rows, _ = rows_store.nearest(q, k, max_sq, qw)
             else:
                 nodes = self._ann.candidates(q, count)
                 rows = self._node_row[nodes]
                 rows = np.unique(rows[rows >= 0])
-            dist = rows_store.distances(rows, q)
+            dist = rows_store.distances(rows, q, qw)
             ids = rows_store.ids[rows]
         if max_distance is not None:
             keep = dist <= max_distance
@@ -199,8 +215,9 @@ class FaceVectorIndex:
 
     def add(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         keys, vecs = _check_batch(ids, vectors)
+        weight = None if self._weight is None else self._weight(vecs).astype(np.float32)
         with self._lock.write():
-            changed, old_nodes, replaced = self._rows.put(keys, vecs)
+            changed, old_nodes, replaced = self._rows.put(keys, vecs, weight)
             if len(changed) == 0:
                 return
             if self._touched is not None:
