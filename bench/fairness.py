@@ -9,7 +9,8 @@ different files counts as a different-person pair) and ``faces/lfw-dev`` (identi
 image). Impostor pairs are within-group pairs, as in NIST FRVT Part 3. UTKFace repeats people
 (many are public figures photographed several times): pairs judged by eye to show one person
 (``bench/fairness-same-person.tsv``, and every pair joined through them) are left out; the rest
-of the set is not identity-clean, which can only overstate a false match rate.
+of the set is not identity-clean, which can only overstate a false match rate. The same file
+corrects the LFW-dev label errors found among its top-scoring pairs.
 
 The fit, in order:
 1. Fair Score Normalization: k-means (K = 16) on the unit-free descriptors of all UTKFace-dev
@@ -68,6 +69,7 @@ class Face:
     group: str
     vector: np.ndarray
     half: int  # UTKFace: 0/1 by SHA-1; LFW: -1
+    race: str = ""  # LFW-dev, where its label set has one (measurement only)
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -86,9 +88,14 @@ class _Union:
         self.parent[self.find(a)] = self.find(b)
 
 
-def same_person_links() -> list[tuple[str, str]]:
+def _links(kind: Callable[[str], bool]) -> list[tuple[str, str]]:
     rows = [ln.split("\t") for ln in SAME_PERSON.read_text().splitlines()]
-    return [(r[1], r[2]) for r in rows if len(r) == 3 and not r[0].startswith("#") and r[0] != "group"]
+    return [(r[1], r[2]) for r in rows if len(r) == 3 and kind(r[0])]
+
+
+def same_person_links() -> list[tuple[str, str]]:
+    """UTKFace file pairs judged to show one person."""
+    return _links(lambda g: not g.startswith(("#", "LFW")) and g != "group")
 
 
 def load_faces() -> list[Face]:
@@ -108,11 +115,16 @@ def load_faces() -> list[Face]:
         half = int(hashlib.sha1(p.read_bytes()).hexdigest()[1], 16) // 8
         faces.append(Face(r["file"], "utk:" + links.find(r["file"]),
                           f"{r['race']} {'women' if r['gender'] == 'female' else 'men'}", v, half))
+    shows = {b: a.split("/")[0] for a, b in _links(lambda g: g == "LFW-image")}
+    names = _Union()
+    for a, b in _links(lambda g: g == "LFW-identity"):
+        names.join(b, a)
     for r in lfw:
         v = emb[str(LFW / "images" / r["image"])]
         if v is not None:
             g = {"female": "LFW women", "male": "LFW men"}.get(r["gender"], "LFW unlabelled")
-            faces.append(Face(r["image"], r["identity"], g, v, -1))
+            person = names.find(shows.get(r["image"], r["identity"]))
+            faces.append(Face(r["image"], person, g, v, -1, r["race"]))
     return faces
 
 
@@ -308,6 +320,8 @@ def lfw_verification(norm: Normalizer | None, cal: Calibration) -> tuple[float, 
 
 
 def sheets(faces: Sequence[Face], norm: Normalizer | None, out: Path, n: int = 40) -> None:
+    """Each group's ``n`` top-scoring pairs not yet judged one person, with their ranks, and a
+    TSV of them (rank, distance, files) to copy judged lines from."""
     from PIL import Image, ImageDraw
 
     out.mkdir(parents=True, exist_ok=True)
@@ -319,7 +333,13 @@ def sheets(faces: Sequence[Face], norm: Normalizer | None, out: Path, n: int = 4
         w = norm.weight(x) if norm is not None else np.ones(len(x))
         d = np.sqrt(sq_distances(x, x) * w[:, None] * w[None, :])
         iu = np.triu_indices(len(x), 1)
+        people = np.array([f.person for f in fs])
+        unjudged = people[iu[0]] != people[iu[1]]
+        iu = (iu[0][unjudged], iu[1][unjudged])
         order = np.argsort(d[iu])[:n]
+        lines = [f"{k}\t{d[iu[0][o], iu[1][o]]:.4f}\t{g}\t{fs[iu[0][o]].key}\t{fs[iu[1][o]].key}"
+                 for k, o in enumerate(order)]
+        (out / f"top-pairs-{g.replace(' ', '-')}.tsv").write_text("\n".join(lines) + "\n")
         sheet = Image.new("RGB", (5 * (2 * size + 10), (n // 5) * (size + 13)), "white")
         draw = ImageDraw.Draw(sheet)
         for k, o in enumerate(order):
@@ -407,6 +427,30 @@ def main() -> int:
             print(f"| {scoring_version(name)} | {label} | {dist:.4f} | {hi} | {lo} | {ratio:,.0f}× |")
     print("(a group with no pair past the threshold counts as 1 pair, so a ratio is a lower bound "
           "there)")
+
+    print("\n### LFW-dev by gender, and by race where labelled (FNMR: same-person image pairs; "
+          "FMR: different-person pairs within the group)\n")
+    print("| scoring | group | people | same-person pairs | FNMR at 80 | FNMR at 90 | "
+          "different-person pairs | FMR at 80 |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    lfw_all = [f for f in faces if f.half < 0]
+    by: dict[str, list[Face]] = {}
+    for f in lfw_all:
+        if f.group != "LFW unlabelled":
+            by.setdefault(f.group, []).append(f)
+        if f.race and "," not in f.race:  # single labels; mixed ones hold 1–8 people each
+            by.setdefault(f"LFW {f.race}", []).append(f)
+    for name in (LEGACY_SCORING, FAIR_SCORING):
+        for g, fs in sorted(by.items(), key=lambda kv: -len(kv[1])):
+            if len({f.person for f in fs}) < 4:
+                continue
+            gen = genuine_distances(fs, norms[name]) if len({f.person for f in fs}) < len(fs) else np.empty(0)
+            imp = impostor_distances(fs, norms[name])
+            d80, d90 = (cals[name].distance_for_similarity(t) for t in (80.0, 90.0))
+            fnmr = (f"{(gen > d80).mean():.1%} | {(gen > d90).mean():.1%}" if len(gen) else "– | –")
+            fmr = Rate(int(np.searchsorted(imp, d80, side="right")), len(imp))
+            print(f"| {scoring_version(name)} | {g} | {len({f.person for f in fs}):,} | {len(gen):,} "
+                  f"| {fnmr} | {len(imp):,} | {fmt_rate(fmr, 1e-4)} |")
 
     print("\n### LFW-dev (3,000 pairs of pairs.txt; FNMR over all same-person image pairs)\n")
     print("| scoring | accuracy, 5-fold | TAR @ FMR 1e-3 | AUC | " + " | ".join(
