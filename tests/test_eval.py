@@ -77,3 +77,37 @@ def test_eval_identification(tmp_path: Path, data_dir: Path, capsys: pytest.Capt
     rank1 = float(out.split("rank-1 identification rate: ")[1].split("%")[0])
     assert rank1 >= 66
     assert "| 99 |" in out
+
+
+def test_eval_warns_when_a_group_exceeds_the_stated_rate(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A population the calibration does not cover: "different people" who look alike — here,
+    # one photo filed under two names, so every such pair is a false match.
+    images = tmp_path / "images"
+    lines = ["image_a,image_b,same"]
+    for p in PEOPLE:
+        for name in (f"{p}_a", f"{p}_b"):
+            (images / name).mkdir(parents=True)
+            shutil.copy(LFW / p / f"{p}_0001.jpg", images / name / "x.jpg")
+        lines.append(f"{p}_a/x.jpg,{p}_b/x.jpg,0")
+    pairs = tmp_path / "pairs.csv"
+    pairs.write_text("\n".join(lines) + "\n")
+    groups = tmp_path / "groups.csv"
+    groups.write_text("".join(f"{p}_{s},lookalikes\n" for p in PEOPLE for s in "ab"))
+    code = main(["--data-dir", str(data_dir), "eval", "verification", str(pairs), "--images",
+                 str(images), "--groups", str(groups)])
+    captured = capsys.readouterr()
+    assert code == 0
+    assert "warning: group lookalikes: FMR" in captured.err and "exceeds the 1.0e-04" in captured.err
+
+
+def test_eval_without_excess_prints_no_warning(
+    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pairs = _pairs_csv(tmp_path)
+    groups = tmp_path / "groups.csv"
+    groups.write_text("".join(f"{p},{'a' if i % 2 else 'b'}\n" for i, p in enumerate(PEOPLE)))
+    assert main(["--data-dir", str(data_dir), "eval", "verification", str(pairs), "--images", str(LFW),
+                 "--groups", str(groups)]) == 0
+    assert "warning" not in capsys.readouterr().err
