@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.candor-installed
 
-.PHONY: install serve test test-all bench lint
+.PHONY: install serve test test-all test-slow bench lint
 
 install: $(STAMP)
 
@@ -28,10 +28,14 @@ test: install
 test-all: install
 	$(BIN)/python -m pytest -m ''
 
+test-slow: install
+	$(BIN)/python -m pytest -m slow
+
 bench: install
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.txt
 	$(BIN)/python bench/detection.py
 	$(BIN)/python bench/calibrate.py
+	$(BIN)/python bench/fairness.py --check
 	$(BIN)/python bench/verification.py
 	$(BIN)/python bench/identification.py
 	$(BIN)/python bench/scale.py
