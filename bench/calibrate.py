@@ -1,6 +1,11 @@
-"""Measure distance → FMR / FNMR on LFW-dev and write Candor's similarity calibration.
+"""Measure plain distance → FMR / FNMR on LFW-dev: the calibration of FaceModelVersion 1.0.
 
-    python bench/calibrate.py            # prints the table, writes src/candor/data/calibration-*.json
+    python bench/calibrate.py            # prints the table
+    python bench/calibrate.py --write    # also rewrites src/candor/data/calibration-dlib-resnet-v1.json
+
+FaceModelVersion 1.0 is kept for collections made before 2.0, and its file is frozen so their
+thresholds keep meaning what they meant: --write is for a new descriptor model only. The
+default scoring (2.0) comes from bench/fairness.py.
 
 Genuine pairs: every pair of images of the same person. Impostor pairs: every pair of images of
 different people (about 14 million). Largest face per image; images with no face are left out.
@@ -70,8 +75,10 @@ def main() -> int:
     genuine, impostor = pair_distances(vectors, labels)
     cal = build(genuine, impostor)
     target = ROOT / "src" / "candor" / "data" / f"calibration-{cal.model}.json"
-    target.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
-    print(f"genuine pairs {len(genuine):,}, impostor pairs {len(impostor):,}; wrote {target.name}")
+    if "--write" in sys.argv[1:]:
+        target.write_text(json.dumps(cal.to_json(), indent=1) + "\n")
+        print(f"wrote {target.name}")
+    print(f"genuine pairs {len(genuine):,}, impostor pairs {len(impostor):,}")
     print()
     print("| Similarity | distance ≤ | FMR (measured) | impostor pairs accepted | FNMR |")
     print("|---:|---:|---:|---:|---:|")
