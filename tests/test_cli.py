@@ -88,3 +88,26 @@ def test_help_teaches() -> None:
         check=True,
     ).stdout
     assert "--threshold" in out and "false" in out
+
+
+def test_collection_migrate_scores(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from candor import Client
+    from candor.inference.scoring import LEGACY_SCORING
+
+    client = Client(data_dir=tmp_path)
+    client.create_collection(CollectionId="old")
+    client.index_faces(CollectionId="old", Image={"Bytes": OBAMA.read_bytes()})
+    with client.runtime.catalog.transaction(write=True) as tx:  # as made before 2.0 existed
+        record = tx.collection("admin", "old")
+        assert record is not None
+        tx.set_scoring(record, LEGACY_SCORING)
+    code, out, _ = run(capsys, tmp_path, "collection", "describe", "old")
+    assert code == 0 and json.loads(out)["FaceModelVersion"] == "1.0"
+    code, out, _ = run(capsys, tmp_path, "collection", "migrate-scores", "old")
+    assert code == 0 and "FaceModelVersion 1.0 -> 2.0 (1 face(s) kept" in out
+    code, out, _ = run(capsys, tmp_path, "collection", "migrate-scores", "old")
+    assert code == 0 and "already uses FaceModelVersion 2.0" in out
+    code, _, err = run(capsys, tmp_path, "collection", "migrate-scores", "missing")
+    assert code == 1 and "ResourceNotFoundException" in err
+    code, _, err = run(capsys, tmp_path, "collection", "migrate-scores", "old", "--to", "nope")
+    assert code != 0 and "unknown scoring 'nope'" in err
