@@ -112,8 +112,12 @@ class MtcnnDetector:
         # min_face holds for images up to 1920x1080; larger ones scale it up in proportion.
         height, width = image.shape[:2]
         min_face = self.min_face * max(1.0, width / 1920, height / 1080)
-        # A black border lets the networks see faces cut by the frame as whole faces.
-        p = round(self.pad * max(image.shape[:2]))
+        # A black border lets the networks see faces cut by the frame as whole faces. No face is
+        # larger than the short side, so the border is bounded by it: for ordinary aspect ratios
+        # (up to 2:1) it is pad × the long side as before, while a 100000×80 strip gets a
+        # border of a few dozen pixels instead of one that would take gigabytes.
+        height, width = image.shape[:2]
+        p = round(self.pad * min(max(height, width), 2 * min(height, width)))
         padded = np.pad(image, ((p, p), (p, p), (0, 0))) if p else image
         boxes = self._stage1(pnet, padded, min_face)
         boxes, _ = self._refine(rnet, "input_2", ("dense_2", "softmax_1"), 24, padded, boxes, 1)

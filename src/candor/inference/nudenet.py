@@ -67,10 +67,12 @@ def preprocess(image: RGBArray) -> tuple[NDArray[np.float32], float]:
 
     h, w = image.shape[:2]
     side = max(h, w)
-    square = np.zeros((side, side, 3), dtype=np.uint8)
-    square[:h, :w] = image
-    resized = cv2.resize(square, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_LINEAR)
-    x = resized.astype(np.float32).transpose(2, 0, 1)[None] * (1.0 / 255.0)
+    # Letterbox: scale the long side to the input size, then pad — never pad the full-size
+    # image to a square first (a 100000×80 strip would make a 28 GB square).
+    rh, rw = max(1, round(h * INPUT_SIZE / side)), max(1, round(w * INPUT_SIZE / side))
+    square = np.zeros((INPUT_SIZE, INPUT_SIZE, 3), dtype=np.uint8)
+    square[:rh, :rw] = cv2.resize(image, (rw, rh), interpolation=cv2.INTER_AREA)
+    x = square.astype(np.float32).transpose(2, 0, 1)[None] * (1.0 / 255.0)
     return np.ascontiguousarray(x), side / INPUT_SIZE
 
 

@@ -8,6 +8,7 @@ Parameters are PaddleOCR's and RapidOCR's defaults for this model.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ Quad = NDArray[np.float32]  # (4, 2): top-left, top-right, bottom-right, bottom-
 
 MAX_SIDE = 2000  # larger images are downscaled first (RapidOCR's max_side_len)
 MIN_SIDE = 736  # the shorter side is brought up to this (RapidOCR's limit_side_len, "min")
+MAX_STRIP = 4 * MAX_SIDE  # the long side of a banner or strip, whatever its short side
 _BIN_THRESHOLD = 0.3
 _BOX_THRESHOLD = 0.5
 _UNCLIP_RATIO = 1.6
@@ -31,7 +33,11 @@ def input_scale(height: int, width: int) -> float:
         scale = MAX_SIDE / max(height, width)
     if min(height, width) * scale < MIN_SIDE:
         scale = MIN_SIDE / min(height, width)
-    return scale
+    # Bringing the short side of a long strip up to MIN_SIDE would blow the long side up with
+    # it (100000×80 → 920000×736, 7.6 GB as float32, and more inside the network): the input
+    # never holds more pixels than a MAX_SIDE square, nor a side over MAX_STRIP.
+    budget = math.sqrt(MAX_SIDE * MAX_SIDE / (height * width))
+    return min(scale, budget, MAX_STRIP / max(height, width))
 
 
 def preprocess(bgr: NDArray[np.uint8]) -> NDArray[np.float32]:
