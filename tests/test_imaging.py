@@ -175,7 +175,7 @@ def media(tmp_path: Path) -> LocalMediaSource:
 
 
 def test_s3_object_reads_from_bucket_folder(media: LocalMediaSource) -> None:
-    img = load_image(S3Ref("photos", "sub/g.png"), media, max_pixels=10**7)
+    img = load_image(S3Ref("photos", "sub/g.png"), media, max_pixels=10**7, account="admin")
     assert img.width == 120
 
 
@@ -192,13 +192,13 @@ def test_s3_object_reads_from_bucket_folder(media: LocalMediaSource) -> None:
 )
 def test_s3_object_errors(media: LocalMediaSource, ref: S3Ref, words: str) -> None:
     with pytest.raises(InvalidS3ObjectException, match=words):
-        load_image(ref, media, max_pixels=10**7)
+        load_image(ref, media, max_pixels=10**7, account="admin")
 
 
 def test_s3_object_over_15_mib(media: LocalMediaSource, tmp_path: Path) -> None:
     (tmp_path / "photos" / "big.jpg").write_bytes(b"\xff\xd8\xff" + b"\0" * MAX_BYTES_S3)
     with pytest.raises(ImageTooLargeException, match="S3 objects"):
-        load_image(S3Ref("photos", "big.jpg"), media, max_pixels=10**7)
+        load_image(S3Ref("photos", "big.jpg"), media, max_pixels=10**7, account="admin")
 
 
 def test_s3_uri_parsing() -> None:

@@ -121,9 +121,14 @@ def verify(records: Iterable[AuditRecord]) -> Verdict:
             return Verdict(False, count, head, r.seq,
                            f"record {r.seq} was altered (its hash does not match its content)")
         try:
-            json.loads(r.payload)
+            fields = json.loads(r.payload)
         except ValueError:
             return Verdict(False, count, head, r.seq, f"record {r.seq} is not valid JSON")
+        # The time column is what `export --since` selects on; the hashed payload holds the
+        # time too, and the two must agree, or a record could be hidden by re-dating its row.
+        if not isinstance(fields, dict) or fields.get("time") != r.time:
+            return Verdict(False, count, head, r.seq,
+                           f"record {r.seq} was re-dated (its time column is not the hashed time)")
         expected_seq, prev, count, head = r.seq + 1, r.hash, count + 1, (r.seq, r.hash)
     return Verdict(True, count, head)
 

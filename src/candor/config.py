@@ -80,6 +80,11 @@ class Settings:
     media_root: Path | None = _setting(
         None, "Directory holding one folder per S3 bucket (default: DATA_DIR/media)."
     )
+    shared_buckets: str = _setting(
+        "",
+        "Comma-separated buckets of the admin account that every account may read (by default "
+        "an account reads only its own: DATA_DIR/media/@accounts/ACCOUNT/BUCKET).",
+    )
     s3_endpoint_url: str | None = _setting(
         None,
         "When set, S3Object inputs are read from this S3-compatible endpoint through boto3 "

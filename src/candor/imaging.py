@@ -60,13 +60,14 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def load_image(
-    image: ImageInput, media: MediaSource | None, *, max_pixels: int
+    image: ImageInput, media: MediaSource | None, *, max_pixels: int, account: str
 ) -> DecodedImage:
-    """Resolve, check and decode an image given as bytes or as an S3 reference."""
+    """Resolve, check and decode an image given as bytes or as an S3 reference (read as
+    ``account`` may read it)."""
     if isinstance(image, S3Ref):
         if media is None:
             raise InvalidParameterException("S3Object images need a media source; none is set")
-        data = media.read(image, max_bytes=MAX_BYTES_S3)
+        data = media.read(image, max_bytes=MAX_BYTES_S3, account=account)
         limit = MAX_BYTES_S3
     else:
         data = image

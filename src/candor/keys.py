@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from candor.errors import ConfigurationError
+from candor.private import private_dir
 from candor.storage.base import KeyStore, StoredKey
 from candor.storage.sqlite import SqliteStore
 
@@ -52,7 +53,7 @@ def load_master_key(data_dir: Path, *, create: bool = True) -> bytes:
     """The 32-byte master key; created (0600, never overwritten) when missing and ``create``."""
     path = data_dir / MASTER_KEY_NAME
     if not path.exists() and create:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

@@ -1,5 +1,12 @@
 """Where ``S3Object`` inputs come from: a folder per bucket (default) or an S3-compatible
-endpoint through boto3."""
+endpoint through boto3.
+
+Buckets belong to accounts. The admin account's (the operator's, which the CLI and the
+in-process client act for) are the folders directly under the media root; another account's
+live under ``MEDIA_ROOT/@accounts/<account>/`` (no bucket name can start with '@'). Buckets the
+operator names in ``CANDOR_SHARED_BUCKETS`` are the admin's and readable by every account. A
+bucket an account may not read looks exactly like a missing one, and no message names a path
+on the server."""
 
 from __future__ import annotations
 
@@ -9,8 +16,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from candor.errors import ImageTooLargeException, InvalidS3ObjectException
+from candor.types import LOCAL_ACCOUNT
 
 _BUCKET_RE = re.compile(r"^[0-9A-Za-z.\-_]{3,255}$")
+_ACCOUNT_RE = re.compile(r"^[0-9A-Za-z.\-_]{1,128}$")
+ACCOUNTS_DIR = "@accounts"
+# Longest key component most file systems take (NAME_MAX); S3 itself allows longer ones.
+MAX_COMPONENT_BYTES = 255
 
 
 @dataclass(frozen=True)
@@ -31,8 +43,9 @@ class S3Ref:
 
 
 class MediaSource(Protocol):
-    def read(self, ref: S3Ref, *, max_bytes: int) -> bytes:
-        """The object's bytes; InvalidS3ObjectException if it can't be read."""
+    def read(self, ref: S3Ref, *, max_bytes: int, account: str = LOCAL_ACCOUNT) -> bytes:
+        """The object's bytes as ``account`` may read them; InvalidS3ObjectException if it
+        can't be read (or is in a bucket the account may not read)."""
         ...
 
 
@@ -44,55 +57,91 @@ def _check_ref(ref: S3Ref) -> None:
         )
     if not 1 <= len(ref.name) <= 1024:
         raise InvalidS3ObjectException("S3Object.Name must be 1-1024 characters long")
+    if "\x00" in ref.name:
+        raise InvalidS3ObjectException("S3Object.Name must not contain a NUL character")
+
+
+def _missing(ref: S3Ref) -> InvalidS3ObjectException:
+    return InvalidS3ObjectException(
+        f"Unable to get object s3://{ref.bucket}/{ref.name}: no such object, or no such bucket "
+        "for this account"
+    )
 
 
 class LocalMediaSource:
-    """Buckets are folders under ``root``; keys are paths inside them."""
+    """Buckets are folders under ``root`` (see the module docstring); keys are paths in them."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shared: frozenset[str] = frozenset()) -> None:
         self.root = root
+        self.shared = shared
 
-    def path_for(self, ref: S3Ref) -> Path:
+    def bucket_dir(self, bucket: str, account: str) -> Path:
+        """Where ``account``'s bucket would be (whether or not it exists)."""
+        if account == LOCAL_ACCOUNT:
+            return self.root / bucket
+        if not _ACCOUNT_RE.match(account):
+            raise InvalidS3ObjectException(f"Account {account!r} cannot own a local bucket")
+        own = self.root / ACCOUNTS_DIR / account / bucket
+        if bucket in self.shared and not own.is_dir():
+            return self.root / bucket
+        return own
+
+    def path_for(self, ref: S3Ref, account: str = LOCAL_ACCOUNT) -> Path:
         _check_ref(ref)
-        bucket_dir = (self.root / ref.bucket).resolve()
-        path = (bucket_dir / ref.name).resolve()
+        if any(len(part.encode()) > MAX_COMPONENT_BYTES for part in ref.name.split("/")):
+            raise InvalidS3ObjectException(
+                f"S3Object.Name has a path component over {MAX_COMPONENT_BYTES} bytes, which the "
+                "local media source cannot hold"
+            )
+        try:
+            bucket_dir = self.bucket_dir(ref.bucket, account).resolve()
+            path = (bucket_dir / ref.name).resolve()
+        except (OSError, RuntimeError, ValueError):  # a symlink loop, or a name the OS refuses
+            raise _missing(ref) from None
         if bucket_dir not in path.parents:
             raise InvalidS3ObjectException(
                 f"S3Object.Name {ref.name!r} points outside bucket {ref.bucket!r}"
             )
         return path
 
-    def read(self, ref: S3Ref, *, max_bytes: int) -> bytes:
-        path = self.path_for(ref)
+    def read(self, ref: S3Ref, *, max_bytes: int, account: str = LOCAL_ACCOUNT) -> bytes:
+        path = self.path_for(ref, account)
         if ref.version is not None:
             raise InvalidS3ObjectException(
                 "S3Object.Version is not supported by the local media source; omit it"
             )
-        if not path.is_file():
+        try:
+            if not path.is_file():
+                raise _missing(ref)
+            size = path.stat().st_size
+            if size > max_bytes:
+                raise ImageTooLargeException(
+                    f"s3://{ref.bucket}/{ref.name} is {size:,} bytes; the limit for S3 objects "
+                    f"is {max_bytes:,} bytes"
+                )
+            with path.open("rb") as fh:
+                return fh.read(max_bytes + 1)
+        except OSError as exc:  # unreadable, vanished, or a directory loop met while opening
             raise InvalidS3ObjectException(
-                f"Unable to get object s3://{ref.bucket}/{ref.name}: no such object "
-                f"(local media source looks in {self.root / ref.bucket})"
-            )
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ImageTooLargeException(
-                f"s3://{ref.bucket}/{ref.name} is {size:,} bytes; the limit for S3 objects is "
-                f"{max_bytes:,} bytes"
-            )
-        with path.open("rb") as fh:
-            return fh.read(max_bytes + 1)
+                f"Unable to get object s3://{ref.bucket}/{ref.name}: {exc.strerror or 'unreadable'}"
+            ) from None
 
 
 class S3MediaSource:
     """Reads objects from any S3-compatible endpoint; credentials come from boto3's usual chain."""
 
-    def __init__(self, endpoint_url: str) -> None:
+    def __init__(self, endpoint_url: str, shared: frozenset[str] = frozenset()) -> None:
         import boto3  # imported here: boto3 is only needed when this source is configured
 
         self._s3: Any = boto3.client("s3", endpoint_url=endpoint_url)
+        self.shared = shared
 
-    def read(self, ref: S3Ref, *, max_bytes: int) -> bytes:
+    def read(self, ref: S3Ref, *, max_bytes: int, account: str = LOCAL_ACCOUNT) -> bytes:
         _check_ref(ref)
+        # The store's credentials are the operator's: other accounts read only what the
+        # operator shares with them.
+        if account != LOCAL_ACCOUNT and ref.bucket not in self.shared:
+            raise _missing(ref)
         from botocore.exceptions import BotoCoreError, ClientError
 
         kwargs: dict[str, str] = {"Bucket": ref.bucket, "Key": ref.name}

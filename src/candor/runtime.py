@@ -21,10 +21,11 @@ class Runtime:
     def __init__(self, settings: Settings, media: MediaSource | None = None) -> None:
         self.settings = settings
         if media is None:
+            shared = frozenset(b.strip() for b in settings.shared_buckets.split(",") if b.strip())
             if settings.s3_endpoint_url:
-                media = S3MediaSource(settings.s3_endpoint_url)
+                media = S3MediaSource(settings.s3_endpoint_url, shared)
             else:
-                media = LocalMediaSource(settings.media_dir)
+                media = LocalMediaSource(settings.media_dir, shared)
         self.media = media
         self.faces = FacePipeline(settings)
 

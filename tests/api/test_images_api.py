@@ -92,3 +92,27 @@ def test_empty_bytes_and_missing_s3_object(server: Server, operation: str) -> No
     missing = post(server, operation, {"Image": {"S3Object": {"Bucket": "nobucket",
                                                               "Name": "x.jpg"}}})
     assert missing.status == 400 and missing.code == "InvalidS3ObjectException"
+
+
+def test_another_accounts_bucket_looks_missing(server: Server) -> None:
+    from .conftest import candor as run_candor
+
+    bucket = server.data_dir / "media" / "private-photos"
+    bucket.mkdir(parents=True, exist_ok=True)
+    (bucket / "obama.jpg").write_bytes(OBAMA.read_bytes())
+    created = run_candor("keys", "create", "--account", "team-media", data_dir=server.data_dir)
+    key_id = created.stdout.split("AWS_ACCESS_KEY_ID=")[1].split()[0]
+    secret = created.stdout.split("AWS_SECRET_ACCESS_KEY=")[1].split()[0]
+    admin, other = server.client(), server.client(key_id=key_id, secret=secret)
+    ref = {"S3Object": {"Bucket": "private-photos", "Name": "obama.jpg"}}
+    assert admin.detect_faces(Image=ref)["FaceDetails"]
+    errors = []
+    for image in (ref, {"S3Object": {"Bucket": "no-such-bucket", "Name": "obama.jpg"}}):
+        with pytest.raises(ClientError) as exc:
+            other.detect_faces(Image=image)
+        errors.append(exc.value.response["Error"])
+    admin.close()
+    other.close()
+    assert [e["Code"] for e in errors] == ["InvalidS3ObjectException"] * 2
+    assert errors[0]["Message"].replace("private-photos", "no-such-bucket") == errors[1]["Message"]
+    assert str(server.data_dir) not in errors[0]["Message"]

@@ -257,7 +257,12 @@ def verify(
         raise InvalidSignatureException(
             "SignedHeaders must list lower-case header names once each, sorted, separated by ';'"
         )
-    needed = [*REQUIRED_SIGNED, *(["x-amz-target"] if "x-amz-target" in req.headers else [])]
+    # A stated purpose goes into the tamper-evident audit record and can satisfy a
+    # candor:require-purpose policy, so it must be signed like the target.
+    needed = [
+        *REQUIRED_SIGNED,
+        *(h for h in ("x-amz-target", "x-candor-purpose") if h in req.headers),
+    ]
     unsigned = [h for h in needed if h not in signed]
     if unsigned:
         raise InvalidSignatureException(
@@ -314,6 +319,8 @@ def verify(
     expected = signature(
         secret_of(principal), auth, amz_date, canonical_request(req, signed, body_hash)
     )
-    if not hmac.compare_digest(expected, auth.signature):
+    # compare_digest refuses non-ASCII str; compare bytes so any Signature= value is a mismatch.
+    given = auth.signature.encode("utf-8", "surrogateescape")
+    if not hmac.compare_digest(expected.encode("ascii"), given):
         raise InvalidSignatureException(SIGNATURE_MISMATCH)
     return principal

@@ -68,7 +68,9 @@ def index_faces(
     extra = wants_extra_attributes(attributes)
     with rt.catalog.transaction() as tx:  # fail fast, before the expensive part
         check_model(rt, require(tx, caller, collection_id))
-    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    decoded = load_image(
+        image, rt.media, max_pixels=rt.settings.max_image_pixels, account=caller.account
+    )
     faces = rt.faces.analyze(decoded.pixels, embed=True, all_attributes=extra)  # largest first
     image_id = str(uuid.uuid4())
     keep: list[tuple[NewFace, FaceDetail]] = []

@@ -63,11 +63,16 @@ def wants_extra_attributes(attributes: Sequence[str]) -> bool:
 
 
 def detect_faces(
-    rt: Runtime, *, image: ImageInput, attributes: Sequence[str] = ("DEFAULT",)
+    rt: Runtime,
+    *,
+    image: ImageInput,
+    attributes: Sequence[str] = ("DEFAULT",),
+    caller: Caller | None = None,
 ) -> DetectFacesResult:
     """Every face in the image (the 100 largest), largest first."""
     extra = wants_extra_attributes(attributes)
-    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    account = (caller or Caller.local()).account
+    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels, account=account)
     faces = rt.faces.analyze(decoded.pixels, all_attributes=extra)
     return DetectFacesResult(face_details=tuple(to_face_detail(f, decoded) for f in faces))
 
@@ -96,8 +101,9 @@ def compare_faces(
         )
     caller = caller or Caller.local()
     settings = rt.settings
-    source = load_image(source_image, rt.media, max_pixels=settings.max_image_pixels)
-    target = load_image(target_image, rt.media, max_pixels=settings.max_image_pixels)
+    limit, account = settings.max_image_pixels, caller.account
+    source = load_image(source_image, rt.media, max_pixels=limit, account=account)
+    target = load_image(target_image, rt.media, max_pixels=limit, account=account)
 
     source_dets = rt.faces.detect(source.pixels)
     if not source_dets:

@@ -27,7 +27,7 @@ from candor.inference.base import RGBArray
 from candor.runtime import Runtime
 from candor.services.image_properties import DEFAULT_MAX_COLORS, dominant_colors, image_properties
 from candor.services.label_taxonomy import FACE, FACE_LABELS, HEAD, PERSON, Taxonomy, load_taxonomy
-from candor.types import BoundingBox
+from candor.types import BoundingBox, Caller
 
 GENERAL_LABELS, IMAGE_PROPERTIES = "GENERAL_LABELS", "IMAGE_PROPERTIES"
 FEATURES = (GENERAL_LABELS, IMAGE_PROPERTIES)
@@ -47,6 +47,7 @@ def detect_labels(
     features: Sequence[str] = (GENERAL_LABELS,),
     filters: LabelFilters | None = None,
     max_dominant_colors: int = DEFAULT_MAX_COLORS,
+    caller: Caller | None = None,
 ) -> DetectLabelsResult:
     """Labels at or above ``min_confidence``, most confident first, at most ``max_labels``.
 
@@ -68,7 +69,8 @@ def detect_labels(
         raise InvalidParameterException(
             f"MaxDominantColors must be between 0 and 20, got {max_dominant_colors}"
         )
-    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    account = (caller or Caller.local()).account
+    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels, account=account)
     with_colors = IMAGE_PROPERTIES in wanted
     labels = None
     if GENERAL_LABELS in wanted:

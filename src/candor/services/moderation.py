@@ -19,6 +19,7 @@ from candor.errors import InvalidParameterException
 from candor.image_types import DetectModerationLabelsResult, ModerationLabel
 from candor.imaging import ImageInput, load_image
 from candor.runtime import Runtime
+from candor.types import Caller
 
 DEFAULT_MIN_CONFIDENCE = 50.0
 _SCORE_AT_ZERO = 0.5
@@ -51,6 +52,7 @@ def detect_moderation_labels(
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     human_loop: bool = False,
     project_version: str | None = None,
+    caller: Caller | None = None,
 ) -> DetectModerationLabelsResult:
     """Moderation labels at or above ``min_confidence``: each detected level-3 label with its
     level-2 and level-1 parents, most confident first."""
@@ -66,7 +68,8 @@ def detect_moderation_labels(
         raise InvalidParameterException(
             "ProjectVersion (a custom moderation adapter) is not supported by Candor"
         )
-    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    account = (caller or Caller.local()).account
+    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels, account=account)
     best: dict[tuple[str, str, int], float] = {}
     for part in rt.nudity.detect(decoded.pixels):
         mapped = TAXONOMY.get(part.label)

@@ -84,7 +84,9 @@ def probe_face(
         )
     with rt.catalog.transaction() as tx:
         check_model(rt, require(tx, caller, collection_id))
-    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    decoded = load_image(
+        image, rt.media, max_pixels=rt.settings.max_image_pixels, account=caller.account
+    )
     dets = rt.faces.detect(decoded.pixels)
     if not dets:
         raise InvalidParameterException("There are no faces in the image")

@@ -18,7 +18,7 @@ from candor.image_types import DetectTextResult, Region, TextDetection, Vertex, 
 from candor.imaging import ImageInput, load_image
 from candor.inference.ocr import OcrWord
 from candor.runtime import Runtime
-from candor.types import BoundingBox
+from candor.types import BoundingBox, Caller
 
 MAX_WORDS = 100
 MAX_REGIONS = 10
@@ -39,13 +39,15 @@ def detect_text(
     word_filter: WordFilter | None = None,
     regions: Sequence[Region] = (),
     max_words: int | None = MAX_WORDS,
+    caller: Caller | None = None,
 ) -> DetectTextResult:
     """LINE detections (ids 0..n-1) then WORD detections, each word's ParentId its line.
 
     ``max_words`` is Rekognition's limit of 100; ``None`` lifts it (for measurement).
     """
     _check(word_filter, regions)
-    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels)
+    account = (caller or Caller.local()).account
+    decoded = load_image(image, rt.media, max_pixels=rt.settings.max_image_pixels, account=account)
     w, h = float(decoded.width), float(decoded.height)
     lines: list[list[_Word]] = []
     budget = max_words

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
+from candor.private import private_dir, private_file
 from candor.storage.base import Account, StoredKey
 from candor.storage.sqlite_catalog import SqliteCatalogTx
 
@@ -145,7 +146,12 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
+        # SQLite gives the -wal and -shm files the database file's mode: create it 0600 first.
+        private_file(path)
+        for sidecar in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if sidecar.exists():
+                private_file(sidecar)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             self._migrate(conn)

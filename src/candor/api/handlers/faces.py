@@ -11,7 +11,10 @@ from candor.types import Caller
 
 def detect_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     result = faces.detect_faces(
-        rt, image=image_input(p["Image"], "Image"), attributes=p.get("Attributes") or ["DEFAULT"]
+        rt,
+        image=image_input(p["Image"], "Image"),
+        attributes=p.get("Attributes") or ["DEFAULT"],
+        caller=caller,
     )
     return serialize.detect_faces(result)
 

@@ -27,6 +27,7 @@ def detect_labels(rt: Runtime, p: Wire, caller: Caller) -> Wire:
             exclude_categories=tuple(general.get("LabelCategoryExclusionFilters") or ()),
         ),
         max_dominant_colors=int(properties.get("MaxDominantColors", 10)),
+        caller=caller,
     )
     return serialize_images.detect_labels(result)
 
@@ -61,7 +62,11 @@ def detect_text(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         for r in filters.get("RegionsOfInterest") or ()
     )
     result = text.detect_text(
-        rt, image=image_input(p["Image"], "Image"), word_filter=word_filter, regions=regions
+        rt,
+        image=image_input(p["Image"], "Image"),
+        word_filter=word_filter,
+        regions=regions,
+        caller=caller,
     )
     return serialize_images.detect_text(result)
 
@@ -73,6 +78,7 @@ def detect_moderation_labels(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         min_confidence=float(p.get("MinConfidence", moderation.DEFAULT_MIN_CONFIDENCE)),
         human_loop=p.get("HumanLoopConfig") is not None,
         project_version=p.get("ProjectVersion"),
+        caller=caller,
     )
     return serialize_images.detect_moderation_labels(result)
 
