@@ -2,8 +2,11 @@
 in-process ``candor.Client``, same image, interleaved so both see the same machine load.
 
     python bench/http_overhead.py [--repeat 30] [--image PATH] [--workers N]
+    python bench/http_overhead.py --clients 20 --seconds 20 --workers 2   # throughput
 
 Prints one markdown table (median and p90 latency in ms) and the ratio; the goal is ≤ 1.15×.
+With ``--clients N``, also DetectFaces requests/s from N concurrent boto3 clients (one thread
+each, keep-alive connections) over ``--seconds``, with every response checked.
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
     parser.add_argument("--workers", type=int, default=0, help="server workers (0: one per CPU)")
+    parser.add_argument("--clients", type=int, default=0, help="also measure N concurrent clients")
+    parser.add_argument("--seconds", type=float, default=20.0, help="throughput run length")
     args = parser.parse_args()
 
     import boto3
@@ -107,6 +112,10 @@ def main() -> int:
                     call(Image={"Bytes": image})
                     times[name].append((time.perf_counter() - started) * 1000)
             rek.close()
+            throughput = (
+                _throughput(url, key, secret, image, args.clients, args.seconds)
+                if args.clients else None
+            )
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(60)
@@ -122,7 +131,47 @@ def main() -> int:
     ratio = med["http"] / med["inproc"]
     print(f"\nratio (median): {ratio:.3f}× (goal ≤ 1.15×); "
           f"overhead {med['http'] - med['inproc']:.1f} ms per call")
+    if throughput is not None:
+        done, failed, seconds = throughput
+        print(f"\n{args.clients} concurrent boto3 clients, {seconds:.1f} s: {done} DetectFaces "
+              f"answered ({failed} failed) = {done / seconds:.2f} requests/s")
     return 0
+
+
+def _throughput(
+    url: str, key: str, secret: str, image: bytes, clients: int, seconds: float
+) -> tuple[int, int, float]:
+    import boto3
+    from botocore.config import Config
+
+    stop = time.monotonic() + seconds
+    counts = [0] * clients
+    failures = [0] * clients
+
+    def loop(i: int) -> None:
+        rek = boto3.client(
+            "rekognition", endpoint_url=url, region_name="us-east-1",
+            aws_access_key_id=key, aws_secret_access_key=secret,
+            config=Config(retries={"max_attempts": 1}, read_timeout=120,
+                          max_pool_connections=1),
+        )
+        while time.monotonic() < stop:
+            try:
+                if rek.detect_faces(Image={"Bytes": image})["FaceDetails"]:
+                    counts[i] += 1
+                else:
+                    failures[i] += 1
+            except Exception:
+                failures[i] += 1
+        rek.close()
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=loop, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts), sum(failures), time.monotonic() - started
 
 
 if __name__ == "__main__":

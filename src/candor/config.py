@@ -95,6 +95,17 @@ class Settings:
         "Address `candor serve` binds; the loopback default keeps it private to this machine.",
     )
     port: int = _setting(8085, "TCP port `candor serve` listens on (0 picks a free one).")
+    max_connections: int = _setting(
+        256,
+        "Connections or requests `candor serve` takes at once; past it, new requests get 503.",
+    )
+    keep_alive: int = _setting(
+        60, "Seconds an idle keep-alive connection to `candor serve` stays open."
+    )
+    request_deadline: float = _setting(
+        60.0,
+        "Seconds a request body may take to arrive in full (then 408 RequestTimeoutException).",
+    )
     workers: int = _setting(
         0, "Worker processes that run the models for `candor serve` (0: one per CPU core)."
     )
@@ -150,6 +161,8 @@ def _coerce(f: dataclasses.Field[Any], raw: str) -> Any:
             raise ValueError(raw)
         if kind == "int":
             return int(raw)
+        if kind == "float":
+            return float(raw)
     except ValueError:
         raise ConfigurationError(
             f"{ENV_PREFIX}{f.name.upper()} must be a {kind}, got {raw!r}"

@@ -76,7 +76,9 @@ def candor(*args: str, data_dir: Path, timeout: float = 60) -> subprocess.Comple
     )
 
 
-def start_server(data_dir: Path, *args: str, timeout: float = 90) -> Server:
+def start_server(
+    data_dir: Path, *args: str, timeout: float = 90, env: dict[str, str] | None = None
+) -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
     stdout, stderr = data_dir / "serve.out", data_dir / "serve.err"
     with stdout.open("wb") as out, stderr.open("wb") as err:
@@ -85,7 +87,7 @@ def start_server(data_dir: Path, *args: str, timeout: float = 90) -> Server:
              "--port", "0", *args],
             stdout=out,
             stderr=err,
-            env=server_env(),
+            env={**server_env(), **(env or {})},
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
