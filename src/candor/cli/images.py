@@ -1,97 +1,105 @@
-"""``candor detect-labels``, ``candor detect-text`` and ``candor detect-moderation-labels``.
-Like the rest of the CLI they call services/ directly and print the operation's JSON, or a
-readable table with ``--table``."""
+"""``candor detect-labels``, ``candor detect-text`` and ``candor detect-moderation-labels``:
+the operation's JSON, or a readable table with ``--table``. They run through the API's own
+validation and dispatch (:mod:`candor.cli.wire`)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from typing import Any
 
-from candor.api import serialize_images
-from candor.image_types import LabelFilters, WordFilter
-
-
-def _emit(args: argparse.Namespace, wire: dict[str, Any], table: Callable[[], str]) -> None:
-    print(table() if args.table else json.dumps(wire, indent=2))
+from candor.cli import wire
 
 
 def cmd_detect_labels(args: argparse.Namespace, rt: Any) -> int:
-    from candor.services import labels
-
-    features = [labels.GENERAL_LABELS] + ([labels.IMAGE_PROPERTIES] if args.properties else [])
-    result = labels.detect_labels(
-        rt,
-        image=args.image,
-        max_labels=args.max_labels,
-        min_confidence=args.min_confidence,
-        features=features,
-        filters=LabelFilters(
-            include=tuple(args.include), exclude=tuple(args.exclude),
-            include_categories=tuple(args.include_category),
-            exclude_categories=tuple(args.exclude_category),
-        ),
-    )
+    features = ["GENERAL_LABELS"] + (["IMAGE_PROPERTIES"] if args.properties else [])
+    params: wire.Wire = {"Image": wire.image(args.image), "Features": features,
+                         "MinConfidence": args.min_confidence}
+    if args.max_labels is not None:
+        params["MaxLabels"] = args.max_labels
+    general = {
+        key: list(values) for key, values in (
+            ("LabelInclusionFilters", args.include), ("LabelExclusionFilters", args.exclude),
+            ("LabelCategoryInclusionFilters", args.include_category),
+            ("LabelCategoryExclusionFilters", args.exclude_category),
+        ) if values
+    }
+    if general:
+        params["Settings"] = {"GeneralLabels": general}
+    body = wire.call(rt, "DetectLabels", params)
 
     def table() -> str:
-        found = result.labels or ()
-        lines = [f"{len(found)} label(s), model {result.model_version}"]
+        found = body.get("Labels") or []
+        lines = [f"{len(found)} label(s), model {body.get('LabelModelVersion')}"]
         lines.append(f"{'confidence':>10}  {'label':28} {'instances':>9}  parents")
         for x in found:
-            lines.append(f"{x.confidence:>10.2f}  {x.name[:28]:28} {len(x.instances):>9}  "
-                         f"{', '.join(x.parents)}")
-        if result.image_properties is not None:
-            q = result.image_properties.quality
-            lines.append(f"brightness {q.brightness:.1f}  sharpness {q.sharpness:.1f}  "
-                         f"contrast {q.contrast:.1f}")
-            for c in result.image_properties.dominant_colors:
-                lines.append(f"  {c.hex_code}  {c.pixel_percent:5.1f}%  {c.simplified_color:7} "
-                             f"{c.css_color}")
+            parents = ", ".join(p["Name"] for p in x.get("Parents", []))
+            lines.append(f"{x['Confidence']:>10.2f}  {x['Name'][:28]:28} "
+                         f"{len(x.get('Instances', [])):>9}  {parents}")
+        props = body.get("ImageProperties")
+        if props is not None:
+            q = props["Quality"]
+            lines.append(f"brightness {q['Brightness']:.1f}  sharpness {q['Sharpness']:.1f}  "
+                         f"contrast {q['Contrast']:.1f}")
+            for c in props.get("DominantColors", []):
+                lines.append(f"  {c['HexCode']}  {c['PixelPercent']:5.1f}%  "
+                             f"{c['SimplifiedColor']:7} {c['CSSColor']}")
         return "\n".join(lines)
 
-    _emit(args, serialize_images.detect_labels(result), table)
+    wire.emit(args, body, table)
     return 0
 
 
 def cmd_detect_text(args: argparse.Namespace, rt: Any) -> int:
-    from candor.services import text
-
-    result = text.detect_text(
-        rt,
-        image=args.image,
-        word_filter=WordFilter(min_confidence=args.min_confidence),
-        max_words=None if args.all_words else text.MAX_WORDS,
-    )
+    if args.all_words:
+        body = _all_words(args, rt)  # past the API's 100-word limit: not an API call
+    else:
+        body = wire.call(rt, "DetectText", {
+            "Image": wire.image(args.image),
+            "Filters": {"WordFilter": {"MinConfidence": args.min_confidence}},
+        })
 
     def table() -> str:
-        lines_ = [d for d in result.detections if d.type == "LINE"]
-        words = [d for d in result.detections if d.type == "WORD"]
-        out = [f"{len(lines_)} line(s), {len(words)} word(s), model {result.model_version}"]
+        found = body["TextDetections"]
+        lines_ = [d for d in found if d["Type"] == "LINE"]
+        words = [d for d in found if d["Type"] == "WORD"]
+        out = [f"{len(lines_)} line(s), {len(words)} word(s), model {body['TextModelVersion']}"]
         for d in lines_:
-            b = d.bounding_box
-            out.append(f"{d.confidence:6.2f}  left={b.left:.3f} top={b.top:.3f}  {d.text}")
+            b = d["Geometry"]["BoundingBox"]
+            out.append(f"{d['Confidence']:6.2f}  left={b['Left']:.3f} top={b['Top']:.3f}  "
+                       f"{d['DetectedText']}")
         return "\n".join(out)
 
-    _emit(args, serialize_images.detect_text(result), table)
+    wire.emit(args, body, table)
     return 0
 
 
-def cmd_detect_moderation_labels(args: argparse.Namespace, rt: Any) -> int:
-    from candor.services import moderation
+def _all_words(args: argparse.Namespace, rt: Any) -> wire.Wire:
+    from candor.api import serialize_images
+    from candor.image_types import WordFilter
+    from candor.services import text
 
-    result = moderation.detect_moderation_labels(
-        rt, image=args.image, min_confidence=args.min_confidence
+    result = text.detect_text(
+        rt, image=args.image, word_filter=WordFilter(min_confidence=args.min_confidence),
+        max_words=None,
     )
+    return serialize_images.detect_text(result)
+
+
+def cmd_detect_moderation_labels(args: argparse.Namespace, rt: Any) -> int:
+    body = wire.call(rt, "DetectModerationLabels", {
+        "Image": wire.image(args.image), "MinConfidence": args.min_confidence,
+    })
 
     def table() -> str:
-        out = [f"{len(result.labels)} moderation label(s), model {result.model_version}"]
-        for m in result.labels:
-            indent = "  " * (m.taxonomy_level - 1)
-            out.append(f"{m.confidence:6.2f}  {indent}{m.name}")
+        found = body["ModerationLabels"]
+        out = [f"{len(found)} moderation label(s), model {body['ModerationModelVersion']}"]
+        for m in found:
+            indent = "  " * (int(m.get("TaxonomyLevel", 1)) - 1)
+            out.append(f"{m['Confidence']:6.2f}  {indent}{m['Name']}")
         return "\n".join(out)
 
-    _emit(args, serialize_images.detect_moderation_labels(result), table)
+    wire.emit(args, body, table)
     return 0
 
 

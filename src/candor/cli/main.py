@@ -1,4 +1,5 @@
-"""The ``candor`` command. It calls services/ directly, never the HTTP layer.
+"""The ``candor`` command. Rekognition operations go through the API's own validation and
+dispatch (:mod:`candor.cli.wire`), never through HTTP.
 
 Examples::
 
@@ -16,9 +17,8 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,72 +50,59 @@ def _runtime(args: argparse.Namespace) -> Any:
     return Runtime(Settings.from_env(data_dir=data_dir))
 
 
-def _emit(args: argparse.Namespace, wire: dict[str, Any], table: Callable[[], str]) -> None:
-    if args.table:
-        print(table())
-    else:
-        print(json.dumps(wire, indent=2))
-
-
-def _fmt_box(face: Any) -> str:
-    b = face.bounding_box
-    return f"left={b.left:.3f} top={b.top:.3f} w={b.width:.3f} h={b.height:.3f}"
-
-
 def cmd_detect_faces(args: argparse.Namespace) -> int:
-    from candor.api import serialize
-    from candor.services import faces
+    from candor.cli import wire
 
     rt = _runtime(args)
-    attrs = ["ALL"] if args.all else ["DEFAULT"]
-    result = faces.detect_faces(rt, image=args.image, attributes=attrs)
+    body = wire.call(rt, "DetectFaces", {
+        "Image": wire.image(args.image), "Attributes": ["ALL"] if args.all else ["DEFAULT"],
+    })
 
     def table() -> str:
-        lines = [f"{len(result.face_details)} face(s)"]
+        faces = body["FaceDetails"]
+        lines = [f"{len(faces)} face(s)"]
         lines.append(f"{'#':>3}  {'confidence':>10}  {'roll':>6} {'yaw':>6} {'pitch':>6}  "
                      f"{'bright':>6} {'sharp':>6}  box")
-        for i, f in enumerate(result.face_details, 1):
+        for i, f in enumerate(faces, 1):
+            pose, quality = f["Pose"], f["Quality"]
             lines.append(
-                f"{i:>3}  {f.confidence:>10.2f}  {f.pose.roll:>6.1f} {f.pose.yaw:>6.1f} "
-                f"{f.pose.pitch:>6.1f}  {f.quality.brightness:>6.1f} {f.quality.sharpness:>6.1f}"
-                f"  {_fmt_box(f)}"
+                f"{i:>3}  {f['Confidence']:>10.2f}  {pose['Roll']:>6.1f} {pose['Yaw']:>6.1f} "
+                f"{pose['Pitch']:>6.1f}  {quality['Brightness']:>6.1f} "
+                f"{quality['Sharpness']:>6.1f}  {wire.box(f['BoundingBox'])}"
             )
         return "\n".join(lines)
 
-    _emit(args, serialize.detect_faces(result), table)
+    wire.emit(args, body, table)
     return 0
 
 
 def cmd_compare_faces(args: argparse.Namespace) -> int:
-    from candor.api import serialize
     from candor.calibration import fmr_for_similarity
-    from candor.services import faces
-    from candor.types import Caller
+    from candor.cli import wire
 
     rt = _runtime(args)
-    result = faces.compare_faces(
-        rt,
-        Caller.local(args.purpose),
-        source_image=args.source,
-        target_image=args.target,
-        similarity_threshold=args.threshold,
-        quality_filter=args.quality_filter,
-    )
+    body = wire.call(rt, "CompareFaces", {
+        "SourceImage": wire.image(args.source),
+        "TargetImage": wire.image(args.target),
+        "SimilarityThreshold": args.threshold,
+        "QualityFilter": args.quality_filter,
+    }, args.purpose)
 
     def table() -> str:
         lines = [
-            f"source face: {_fmt_box(result.source_face)}",
+            f"source face: {wire.box(body['SourceImageFace']['BoundingBox'])}",
             f"threshold {args.threshold:g} (false match rate about "
             f"{fmr_for_similarity(args.threshold):.0e} per comparison)",
-            f"{len(result.matches)} match(es), {len(result.unmatched)} other face(s)",
+            f"{len(body['FaceMatches'])} match(es), {len(body['UnmatchedFaces'])} other face(s)",
         ]
-        for m in result.matches:
-            lines.append(f"  MATCH  similarity {m.similarity:6.2f}  {_fmt_box(m.face)}")
-        for f in result.unmatched:
-            lines.append(f"  -      below threshold        {_fmt_box(f)}")
+        for m in body["FaceMatches"]:
+            lines.append(f"  MATCH  similarity {m['Similarity']:6.2f}  "
+                         f"{wire.box(m['Face']['BoundingBox'])}")
+        for f in body["UnmatchedFaces"]:
+            lines.append(f"  -      below threshold        {wire.box(f['BoundingBox'])}")
         return "\n".join(lines)
 
-    _emit(args, serialize.compare_faces(result), table)
+    wire.emit(args, body, table)
     return 0
 
 
@@ -263,12 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("key_id", help="access key id")
     p.set_defaults(func=cmd_keys)
 
-    from candor import cli_audit, cli_collections, cli_eval, cli_images
+    from candor.cli import audit, collections, eval, images
 
-    cli_collections.add_parsers(sub, _image_arg)
-    cli_images.add_parsers(sub, _image_arg)
-    cli_audit.add_parsers(sub)
-    cli_eval.add_parsers(sub)
+    collections.add_parsers(sub, _image_arg)
+    images.add_parsers(sub, _image_arg)
+    audit.add_parsers(sub)
+    eval.add_parsers(sub)
 
     p = sub.add_parser("settings", help="list every CANDOR_* setting with its default")
     p.set_defaults(func=cmd_settings)

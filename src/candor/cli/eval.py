@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from candor.calibration import fmr_for_similarity
-from candor.cli_collections import IMAGE_SUFFIXES, Progress
+from candor.cli.collections import IMAGE_SUFFIXES, Progress
 from candor.services import evaluation
 from candor.services.evaluation import Rate
 

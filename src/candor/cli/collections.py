@@ -1,5 +1,6 @@
 """``candor collection``, ``candor index`` and ``candor search``: face collections from the
-command line. Like the rest of the CLI they call services/ directly."""
+command line, through the API's own validation and dispatch (:mod:`candor.cli.wire`);
+``migrate-scores``, which Rekognition's API has no operation for, calls its service."""
 
 from __future__ import annotations
 
@@ -61,52 +62,56 @@ class Progress:
 
 
 def cmd_collection(args: argparse.Namespace, rt: Any) -> int:
-    from candor.api import serialize_collections as ser
-    from candor.services import collections
-    from candor.types import Caller
+    from candor.cli import wire
 
-    caller = Caller.local(args.purpose)
     action = args.collection_command
     if action == "create":
-        c = collections.create_collection(rt, caller, collection_id=args.collection_id)
-        print(json.dumps(ser.create_collection(c), indent=2))
+        body = wire.call(rt, "CreateCollection", {"CollectionId": args.collection_id})
+        print(json.dumps(body, indent=2))
     elif action == "describe":
-        c = collections.describe_collection(rt, caller, collection_id=args.collection_id)
-        print(json.dumps(ser.describe_collection(c), indent=2, default=str))
+        body = wire.call(rt, "DescribeCollection", {"CollectionId": args.collection_id})
+        print(json.dumps(body, indent=2, default=str))
     elif action == "delete":
-        removed = collections.delete_collection(rt, caller, collection_id=args.collection_id)
-        print(f"deleted collection {args.collection_id} and its {removed} face(s)")
+        described = wire.call(rt, "DescribeCollection", {"CollectionId": args.collection_id})
+        wire.call(rt, "DeleteCollection", {"CollectionId": args.collection_id}, args.purpose)
+        print(f"deleted collection {args.collection_id} and its {described['FaceCount']} face(s)")
     elif action == "migrate-scores":
-        before = collections.describe_collection(rt, caller, collection_id=args.collection_id)
+        from candor.services import collections
+        from candor.types import Caller
+
+        caller = Caller.local(args.purpose)
+        wire.call(rt, "DescribeCollection", {"CollectionId": args.collection_id})  # validates
+        old = collections.describe_collection(rt, caller, collection_id=args.collection_id)
         after = collections.migrate_scoring(
             rt, caller, collection_id=args.collection_id, scoring=args.to
         )
-        if before.face_model == after.face_model:
+        if old.face_model == after.face_model:
             print(f"{args.collection_id} already uses FaceModelVersion {after.face_model}")
         else:
             print(
-                f"{args.collection_id}: FaceModelVersion {before.face_model} -> "
+                f"{args.collection_id}: FaceModelVersion {old.face_model} -> "
                 f"{after.face_model} ({after.face_count} face(s) kept; Similarity values and "
                 "what a threshold means now follow the new calibration)"
             )
     else:
-        token = None
+        params: wire.Wire = {}
         print(f"{'collection':40} {'faces':>8} {'users':>6}  model")
         while True:
-            page = collections.list_collections(rt, caller, next_token=token)
-            for c in page.items:
-                print(f"{c.collection_id:40} {c.face_count:>8} {c.user_count:>6}  {c.face_model}")
-            token = page.next_token
-            if token is None:
+            page = wire.call(rt, "ListCollections", params)
+            for cid, version in zip(
+                page["CollectionIds"], page["FaceModelVersions"], strict=True
+            ):
+                d = wire.call(rt, "DescribeCollection", {"CollectionId": cid})
+                print(f"{cid:40} {d['FaceCount']:>8} {d.get('UserCount', 0):>6}  {version}")
+            if not page.get("NextToken"):
                 break
+            params = {"NextToken": page["NextToken"]}
     return 0
 
 
 def cmd_index(args: argparse.Namespace, rt: Any) -> int:
-    from candor.services import face_store
-    from candor.types import Caller
+    from candor.cli import wire
 
-    caller = Caller.local(args.purpose)
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         print(f"error: no such file or folder: {', '.join(missing)}", file=sys.stderr)
@@ -115,20 +120,17 @@ def cmd_index(args: argparse.Namespace, rt: Any) -> int:
     if not images:
         print("error: no JPEG or PNG files found in the given paths", file=sys.stderr)
         return 2
+    common: wire.Wire = {"CollectionId": args.collection_id, "QualityFilter": args.quality_filter}
+    if args.max_faces is not None:
+        common["MaxFaces"] = args.max_faces
+    wire.check("IndexFaces", {**common, "Image": wire.image(b"image")})
     progress = Progress(len(images), "indexing", enabled=args.progress)
     indexed = unindexed = failed = 0
     reasons: dict[str, int] = {}
     for i, (path, external_id) in enumerate(images, 1):
+        params = {**common, "Image": wire.image(path.read_bytes()), "ExternalImageId": external_id}
         try:
-            result = face_store.index_faces(
-                rt,
-                caller,
-                collection_id=args.collection_id,
-                image=path.read_bytes(),
-                external_image_id=external_id,
-                max_faces=args.max_faces,
-                quality_filter=args.quality_filter,
-            )
+            result = wire.call(rt, "IndexFaces", params, args.purpose)
         except ServiceError as exc:
             if exc.code == "ResourceNotFoundException":
                 print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
@@ -136,10 +138,10 @@ def cmd_index(args: argparse.Namespace, rt: Any) -> int:
             failed += 1
             print(f"\n{path}: {exc.code}: {exc.message}", file=sys.stderr)
         else:
-            indexed += len(result.indexed)
-            unindexed += len(result.unindexed)
-            for face_reasons, _ in result.unindexed:
-                for r in face_reasons:
+            indexed += len(result["FaceRecords"])
+            unindexed += len(result["UnindexedFaces"])
+            for face in result["UnindexedFaces"]:
+                for r in face.get("Reasons", []):
                     reasons[r] = reasons.get(r, 0) + 1
         progress.update(i, path.name)
     why = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
@@ -152,30 +154,27 @@ def cmd_index(args: argparse.Namespace, rt: Any) -> int:
 
 
 def cmd_search(args: argparse.Namespace, rt: Any) -> int:
-    from candor.api import serialize_collections as ser
     from candor.calibration import fmr_for_similarity
-    from candor.services import search
-    from candor.types import Caller
+    from candor.cli import wire
 
-    result = search.search_faces_by_image(
-        rt,
-        Caller.local(args.purpose),
-        collection_id=args.collection_id,
-        image=args.image,
-        threshold=args.threshold,
-        max_faces=args.max_faces,
-    )
+    body = wire.call(rt, "SearchFacesByImage", {
+        "CollectionId": args.collection_id,
+        "Image": wire.image(args.image),
+        "FaceMatchThreshold": args.threshold,
+        "MaxFaces": args.max_faces,
+    }, args.purpose)
     if not args.table:
-        print(json.dumps(ser.search_faces_by_image(result), indent=2))
+        wire.emit(args, body, str)
         return 0
     print(
         f"threshold {args.threshold:g}: false match rate about "
         f"{fmr_for_similarity(args.threshold):.0e} per face compared; expected false matches "
-        f"in this search ≈ {result.expected_false_matches:.2g}"
+        f"in this search ≈ {body['ExpectedFalseMatches']:.2g}"
     )
-    print(f"{len(result.matches)} match(es)")
-    for m in result.matches:
-        print(f"  {m.similarity:6.2f}  {m.face.face_id}  {m.face.external_image_id or ''}")
+    print(f"{len(body['FaceMatches'])} match(es)")
+    for m in body["FaceMatches"]:
+        face = m["Face"]
+        print(f"  {m['Similarity']:6.2f}  {face['FaceId']}  {face.get('ExternalImageId') or ''}")
     return 0
 
 
