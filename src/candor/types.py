@@ -142,6 +142,7 @@ class Page(Generic[T]):
 
     items: tuple[T, ...]
     next_token: str | None
+    face_model: str | None = None  # FaceModelVersion, for listings of a collection's faces
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,19 @@ class FaceSearchResult:
 
 
 @dataclass(frozen=True)
+class UnsuccessfulFace:
+    """A face a DeleteFaces, AssociateFaces or DisassociateFaces call did not change, and why."""
+
+    face_id: str
+    reasons: tuple[str, ...]
+    user_id: str | None = None  # the user it belongs to, where that is the reason
+    confidence: float | None = None  # its best match with the user's faces (AssociateFaces)
+
+
+@dataclass(frozen=True)
 class DeleteFacesResult:
     deleted: tuple[str, ...]
-    unsuccessful: tuple[tuple[str, str | None, tuple[str, ...]], ...]  # face id, user, reasons
+    unsuccessful: tuple[UnsuccessfulFace, ...]
 
 
 @dataclass(frozen=True)
@@ -175,8 +186,7 @@ class User:
 @dataclass(frozen=True)
 class FaceAssociationResult:
     changed: tuple[str, ...]
-    # face id, the user it belongs to (if another), match confidence, reasons
-    unsuccessful: tuple[tuple[str, str | None, float | None, tuple[str, ...]], ...]
+    unsuccessful: tuple[UnsuccessfulFace, ...]
     user_status: str
 
 

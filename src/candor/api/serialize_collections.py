@@ -64,10 +64,10 @@ def index_faces(r: IndexFacesResult) -> Wire:
 
 def delete_faces(r: DeleteFacesResult) -> Wire:
     unsuccessful = []
-    for face_id, user_id, reasons in r.unsuccessful:
-        item: Wire = {"FaceId": face_id, "Reasons": list(reasons)}
-        if user_id is not None:
-            item["UserId"] = user_id
+    for u in r.unsuccessful:
+        item: Wire = {"FaceId": u.face_id, "Reasons": list(u.reasons)}
+        if u.user_id is not None:
+            item["UserId"] = u.user_id
         unsuccessful.append(item)
     return {"DeletedFaces": list(r.deleted), "UnsuccessfulFaceDeletions": unsuccessful}
 
@@ -96,12 +96,12 @@ def search_faces_by_image(r: FaceSearchResult) -> Wire:
 
 def association(r: FaceAssociationResult, *, associate: bool) -> Wire:
     unsuccessful = []
-    for face_id, user_id, confidence, reasons in r.unsuccessful:
-        item: Wire = {"FaceId": face_id, "Reasons": list(reasons)}
-        if user_id is not None:
-            item["UserId"] = user_id
-        if confidence is not None and associate:
-            item["Confidence"] = confidence
+    for u in r.unsuccessful:
+        item: Wire = {"FaceId": u.face_id, "Reasons": list(u.reasons)}
+        if u.user_id is not None:
+            item["UserId"] = u.user_id
+        if u.confidence is not None and associate:
+            item["Confidence"] = u.confidence
         unsuccessful.append(item)
     if associate:
         return {

@@ -25,6 +25,7 @@ from candor.types import (
     IndexFacesResult,
     Page,
     StoredFace,
+    UnsuccessfulFace,
 )
 
 
@@ -140,8 +141,8 @@ def list_faces(
     max_results: int = 1000,
     user_id: str | None = None,
     face_ids: Sequence[str] | None = None,
-) -> tuple[Page[StoredFace], str]:
-    """A page of faces in indexing order, and the collection's face model."""
+) -> Page[StoredFace]:
+    """A page of faces in indexing order, with the collection's FaceModelVersion."""
     after = decode_token("faces", next_token)
     with rt.catalog.transaction() as tx:
         record = require(tx, caller, collection_id)
@@ -156,7 +157,7 @@ def list_faces(
     token = encode_token("faces", page[-1].row) if len(found) > max_results else None
     version = scoring_version(record.scoring)
     items = tuple(stored_face(r, version) for r in page)
-    return Page(items=items, next_token=token), version
+    return Page(items=items, next_token=token, face_model=version)
 
 
 def delete_faces(
@@ -167,14 +168,16 @@ def delete_faces(
     with rt.catalog.transaction(write=True) as tx:
         record = require(tx, caller, collection_id)
         found = {f.face_id: f for f in tx.faces_by_id(record, wanted)}
-        unsuccessful: list[tuple[str, str | None, tuple[str, ...]]] = []
+        unsuccessful: list[UnsuccessfulFace] = []
         deletable = []
         for face_id in wanted:
             face = found.get(face_id)
             if face is None:
-                unsuccessful.append((face_id, None, ("FACE_NOT_FOUND",)))
+                unsuccessful.append(UnsuccessfulFace(face_id, ("FACE_NOT_FOUND",)))
             elif face.user_id is not None:
-                unsuccessful.append((face_id, face.user_id, ("ASSOCIATED_TO_AN_EXISTING_USER",)))
+                unsuccessful.append(
+                    UnsuccessfulFace(face_id, ("ASSOCIATED_TO_AN_EXISTING_USER",), face.user_id)
+                )
             else:
                 deletable.append(face_id)
         deleted = tx.delete_faces(record, deletable) if deletable else []
@@ -185,7 +188,7 @@ def delete_faces(
                 operation="DeleteFaces",
                 collection=collection_id,
                 face_ids=tuple(deleted),
-                detail={"not_deleted": [f for f, _, _ in unsuccessful]},
+                detail={"not_deleted": [u.face_id for u in unsuccessful]},
             ),
         )
     return DeleteFacesResult(deleted=tuple(deleted), unsuccessful=tuple(unsuccessful))

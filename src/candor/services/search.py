@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from candor import audit
 from candor.audit import AuditEvent
 from candor.calibration import fmr_for_similarity
@@ -72,12 +74,25 @@ def expected_false_matches(faces_searched: int, threshold: float) -> float:
     return max(faces_searched, 0) * fmr_for_similarity(threshold)
 
 
+@dataclass(frozen=True)
+class Probe:
+    """A search image's largest face, embedded, and every face detected in it."""
+
+    image: DecodedImage
+    face: AnalyzedFace  # the largest, with its descriptor
+    detections: list[Detection]  # every face, largest first
+
+    @property
+    def descriptor(self) -> bytes:
+        assert self.face.embedding is not None  # probe_face always embeds
+        return self.face.embedding.data
+
+
 def probe_face(
     rt: Runtime, caller: Caller, collection_id: str, image: ImageInput, quality_filter: str
-) -> tuple[DecodedImage, AnalyzedFace, list[Detection]]:
+) -> Probe:
     """The largest face of a search image, embedded, after checking the collection exists and
-    uses this server's model (before the expensive part) and the face passes the filter.
-    Also returns every detection, largest first."""
+    uses this server's model (before the expensive part) and the face passes the filter."""
     if quality_filter not in QUALITY_FILTERS:
         raise InvalidParameterException(
             f"QualityFilter must be one of {', '.join(QUALITY_FILTERS)}, got {quality_filter!r}"
@@ -96,7 +111,7 @@ def probe_face(
         raise InvalidParameterException(
             f"The largest face does not pass QualityFilter {quality_filter} ({', '.join(reasons)})"
         )
-    return decoded, face, dets
+    return Probe(decoded, face, dets)
 
 
 def _event(
@@ -191,8 +206,8 @@ def search_faces_by_image(
 ) -> FaceSearchResult:
     """Search with the largest face in the image."""
     _check(threshold, max_faces)
-    decoded, face, _ = probe_face(rt, caller, collection_id, image, quality_filter)
-    assert face.embedding is not None
+    probe = probe_face(rt, caller, collection_id, image, quality_filter)
+    decoded, face = probe.image, probe.face
     with rt.catalog.transaction(write=True) as tx:
         record = require(tx, caller, collection_id)
         policy = policy_of(tx, record)
@@ -203,7 +218,7 @@ def search_faces_by_image(
                 rt,
                 tx,
                 record,
-                face.embedding.data,
+                probe.descriptor,
                 threshold=threshold,
                 max_faces=max_faces,
                 policy=policy,

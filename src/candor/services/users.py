@@ -32,6 +32,7 @@ from candor.types import (
     Caller,
     FaceAssociationResult,
     Page,
+    UnsuccessfulFace,
     User,
     UserMatch,
     UserSearchResult,
@@ -133,7 +134,12 @@ def list_users(
 def _association_from_json(data: dict[str, Any]) -> FaceAssociationResult:
     return FaceAssociationResult(
         changed=tuple(data["changed"]),
-        unsuccessful=tuple((f, u, c, tuple(r)) for f, u, c, r in data["unsuccessful"]),
+        unsuccessful=tuple(
+            # Replays stored before UnsuccessfulFace were [face_id, user_id, confidence, reasons].
+            UnsuccessfulFace(u[0], tuple(u[3]), u[1], u[2]) if isinstance(u, list)
+            else UnsuccessfulFace(u["face_id"], tuple(u["reasons"]), u["user_id"], u["confidence"])
+            for u in data["unsuccessful"]
+        ),
         user_status=data["user_status"],
     )
 
@@ -174,17 +180,19 @@ def associate_faces(
                 f"limit of {MAX_FACES_PER_USER} faces per user"
             )
         changed: list[str] = []
-        unsuccessful: list[tuple[str, str | None, float | None, tuple[str, ...]]] = []
+        unsuccessful: list[UnsuccessfulFace] = []
         for fid in wanted:
             face = found.get(fid)
             if face is None:
-                unsuccessful.append((fid, None, None, ("FACE_NOT_FOUND",)))
+                unsuccessful.append(UnsuccessfulFace(fid, ("FACE_NOT_FOUND",)))
                 continue
             if face.user_id == user_id:
                 changed.append(fid)
                 continue
             if face.user_id is not None:
-                unsuccessful.append((fid, face.user_id, None, ("ASSOCIATED_TO_A_DIFFERENT_USER",)))
+                unsuccessful.append(
+                    UnsuccessfulFace(fid, ("ASSOCIATED_TO_A_DIFFERENT_USER",), face.user_id)
+                )
                 continue
             emb = Embedding(record.face_model, face.descriptor)
             if members:
@@ -192,7 +200,9 @@ def associate_faces(
                 distances = scoring.distances(emb.data, [m.data for m in members])
                 best = scoring.similarity(min(distances))
                 if best < threshold:
-                    unsuccessful.append((fid, None, best, ("LOW_MATCH_CONFIDENCE",)))
+                    unsuccessful.append(
+                        UnsuccessfulFace(fid, ("LOW_MATCH_CONFIDENCE",), confidence=best)
+                    )
                     continue
             members.append(emb)
             changed.append(fid)
@@ -208,7 +218,7 @@ def associate_faces(
                 collection_id,
                 threshold=threshold,
                 face_ids=tuple(changed),
-                detail={"user": user_id, "refused": [u[0] for u in unsuccessful]},
+                detail={"user": user_id, "refused": [u.face_id for u in unsuccessful]},
             ),
         )
     return result
@@ -233,13 +243,15 @@ def disassociate_faces(
         _require_user(tx, record, user_id)
         found = {f.face_id: f for f in tx.faces_by_id(record, wanted)}
         changed: list[str] = []
-        unsuccessful: list[tuple[str, str | None, float | None, tuple[str, ...]]] = []
+        unsuccessful: list[UnsuccessfulFace] = []
         for fid in wanted:
             face = found.get(fid)
             if face is None:
-                unsuccessful.append((fid, None, None, ("FACE_NOT_FOUND",)))
+                unsuccessful.append(UnsuccessfulFace(fid, ("FACE_NOT_FOUND",)))
             elif face.user_id != user_id:
-                unsuccessful.append((fid, face.user_id, None, ("ASSOCIATED_TO_A_DIFFERENT_USER",)))
+                unsuccessful.append(
+                    UnsuccessfulFace(fid, ("ASSOCIATED_TO_A_DIFFERENT_USER",), face.user_id)
+                )
             else:
                 changed.append(fid)
         tx.set_face_user(record, changed, None)
@@ -412,8 +424,8 @@ def search_users_by_image(
 ) -> UserSearchResult:
     """Users matching the largest face in the image; the other faces are listed unsearched."""
     _check_search(threshold, max_users)
-    decoded, face, dets = probe_face(rt, caller, collection_id, image, quality_filter)
-    assert face.embedding is not None
+    probe = probe_face(rt, caller, collection_id, image, quality_filter)
+    decoded, face, dets = probe.image, probe.face, probe.detections
     others = tuple(
         (("FACE_NOT_LARGEST",), to_face_detail(f, decoded))
         for f in rt.faces.analyze(decoded.pixels, detections=dets[1:])
@@ -428,7 +440,7 @@ def search_users_by_image(
                 rt,
                 tx,
                 record,
-                [face.embedding.data],
+                [probe.descriptor],
                 threshold=threshold,
                 max_users=max_users,
                 policy=policy,

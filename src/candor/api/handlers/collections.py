@@ -66,7 +66,7 @@ def index_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
 
 
 def list_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
-    page, model = face_store.list_faces(
+    page = face_store.list_faces(
         rt,
         caller,
         collection_id=p["CollectionId"],
@@ -77,7 +77,7 @@ def list_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     )
     out: Wire = {
         "Faces": [ser.stored_face(f) for f in page.items],
-        "FaceModelVersion": model,
+        "FaceModelVersion": page.face_model,
     }
     if page.next_token:
         out["NextToken"] = page.next_token
