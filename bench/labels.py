@@ -57,9 +57,10 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=300)
     args = parser.parse_args()
 
+    from candor.imaging import fit_within
+    from candor.inference.label_taxonomy import load_taxonomy
     from candor.inference.mobilenet import onnx_path
-    from candor.services.label_taxonomy import load_taxonomy
-    from candor.services.labels import face_pass_image
+    from candor.services.labels import FACE_PASS_SIDE
 
     rek = client()
     rt = rek.runtime
@@ -83,7 +84,7 @@ def main() -> int:
         import io
 
         px = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-        return rt.faces.detect(face_pass_image(px))
+        return rt.faces.detect(fit_within(px, FACE_PASS_SIDE))
 
     times = interleaved(images, {
         "bare": bare,

@@ -18,8 +18,8 @@ from candor import Client, Settings
 from candor.api.model import operation_model
 from candor.api.validate import validate
 from candor.errors import ConfigurationError
+from candor.inference.label_taxonomy import load_taxonomy
 from candor.inference.pth import read_state_dict
-from candor.services.label_taxonomy import load_taxonomy
 
 from .conftest import DATA, SMOKE
 from .test_imaging import encode, gradient

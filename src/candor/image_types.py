@@ -6,9 +6,9 @@ the image after EXIF orientation has been applied. Confidences are percentages, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from candor.types import BoundingBox
+from candor.types import BoundingBox, wire
 
 # --- DetectLabels -----------------------------------------------------------------------------
 
@@ -41,7 +41,7 @@ class ImageProperties:
 class LabelInstance:
     bounding_box: BoundingBox
     confidence: float
-    dominant_colors: tuple[DominantColor, ...] = ()
+    dominant_colors: tuple[DominantColor, ...] | None = None  # None unless IMAGE_PROPERTIES
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class LabelFilters:
 class DetectLabelsResult:
     labels: tuple[Label, ...] | None  # None when GENERAL_LABELS was not asked for
     image_properties: ImageProperties | None  # None when IMAGE_PROPERTIES was not asked for
-    model_version: str
+    model_version: str = field(metadata=wire("LabelModelVersion"))
 
 
 # --- DetectText -------------------------------------------------------------------------------
@@ -85,10 +85,14 @@ class TextDetection:
     id: int
     parent_id: int | None  # the LINE a WORD belongs to; None for lines
     type: str  # "LINE" or "WORD"
-    text: str
+    text: str = field(metadata=wire("DetectedText"))
     confidence: float
     bounding_box: BoundingBox
     polygon: tuple[Vertex, ...]  # four corners in reading order: top-left first, clockwise
+
+    @property
+    def geometry(self) -> dict[str, object]:
+        return {"BoundingBox": self.bounding_box, "Polygon": self.polygon}
 
 
 @dataclass(frozen=True)
@@ -108,8 +112,8 @@ class Region:
 
 @dataclass(frozen=True)
 class DetectTextResult:
-    detections: tuple[TextDetection, ...]  # lines first, then words
-    model_version: str
+    detections: tuple[TextDetection, ...] = field(metadata=wire("TextDetections"))  # lines first
+    model_version: str = field(metadata=wire("TextModelVersion"))
 
 
 # --- DetectModerationLabels -------------------------------------------------------------------
@@ -125,5 +129,5 @@ class ModerationLabel:
 
 @dataclass(frozen=True)
 class DetectModerationLabelsResult:
-    labels: tuple[ModerationLabel, ...]
-    model_version: str
+    labels: tuple[ModerationLabel, ...] = field(metadata=wire("ModerationLabels"))
+    model_version: str = field(metadata=wire("ModerationModelVersion"))

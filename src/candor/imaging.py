@@ -23,6 +23,7 @@ from candor.errors import (
     InvalidParameterException,
 )
 from candor.media import MediaSource, S3Ref
+from candor.types import BoundingBox
 
 MAX_BYTES_INLINE = 5 * 1024 * 1024
 MAX_BYTES_S3 = 15 * 1024 * 1024
@@ -149,3 +150,22 @@ def _to_rgb(im: Image.Image) -> NDArray[np.uint8]:
         im = Image.alpha_composite(background, rgba)
     rgb = im.convert("RGB")
     return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+
+
+def fit_within(pixels: NDArray[np.uint8], side: int) -> NDArray[np.uint8]:
+    """``pixels`` shrunk (bilinear) so its longer side is at most ``side``; unchanged if it is."""
+    h, w = pixels.shape[:2]
+    scale = side / max(h, w)
+    if scale >= 1.0:
+        return pixels
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
+
+
+def crop(pixels: NDArray[np.uint8], box: BoundingBox) -> NDArray[np.uint8]:
+    """The pixels inside ``box`` (ratios of the image), at least one pixel each way."""
+    h, w = pixels.shape[:2]
+    x0, y0 = int(box.left * w), int(box.top * h)
+    x1 = max(x0 + 1, int((box.left + box.width) * w))
+    y1 = max(y0 + 1, int((box.top + box.height) * h))
+    return pixels[y0:y1, x0:x1]

@@ -6,11 +6,20 @@ on the image after EXIF orientation has been applied.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
 LOCAL_ACCOUNT = "admin"
+
+WIRE_NAMES = "candor.wire"
+
+
+def wire(*names: str) -> dict[str, tuple[str, ...]]:
+    """Field metadata: the Rekognition response members a field fills where its own name in
+    snake case is not theirs (``field(metadata=wire("FaceRecords"))``); read by
+    :mod:`candor.api.shapes`, which walks each operation's output shape."""
+    return {WIRE_NAMES: names}
 
 
 @dataclass(frozen=True)
@@ -83,9 +92,9 @@ class FaceMatch:
 
 @dataclass(frozen=True)
 class CompareFacesResult:
-    source_face: FaceDetail
-    matches: tuple[FaceMatch, ...]
-    unmatched: tuple[FaceDetail, ...]
+    source_face: FaceDetail = field(metadata=wire("SourceImageFace"))
+    matches: tuple[FaceMatch, ...] = field(metadata=wire("FaceMatches"))
+    unmatched: tuple[FaceDetail, ...] = field(metadata=wire("UnmatchedFaces"))
 
 
 @dataclass(frozen=True)
@@ -106,9 +115,9 @@ class Caller:
 @dataclass(frozen=True)
 class Collection:
     collection_id: str
-    arn: str
-    face_model: str
-    created: datetime
+    arn: str = field(metadata=wire("CollectionArn", "CollectionARN"))
+    face_model: str = field(metadata=wire("FaceModelVersion"))
+    created: datetime = field(metadata=wire("CreationTimestamp"))
     face_count: int
     user_count: int
 
@@ -122,15 +131,31 @@ class StoredFace:
     image_id: str
     external_image_id: str | None
     confidence: float
-    face_model: str
+    face_model: str = field(metadata=wire("IndexFacesModelVersion"))
     user_id: str | None = None
 
 
 @dataclass(frozen=True)
+class IndexedFace:
+    """A face IndexFaces stored, and what was detected of it."""
+
+    face: StoredFace
+    face_detail: FaceDetail
+
+
+@dataclass(frozen=True)
+class UnindexedFace:
+    """A face IndexFaces detected but did not store, and why (EXCEEDS_MAX_FACES, LOW_…)."""
+
+    reasons: tuple[str, ...]
+    face_detail: FaceDetail
+
+
+@dataclass(frozen=True)
 class IndexFacesResult:
-    indexed: tuple[tuple[StoredFace, FaceDetail], ...]
-    unindexed: tuple[tuple[tuple[str, ...], FaceDetail], ...]
-    face_model: str
+    indexed: tuple[IndexedFace, ...] = field(metadata=wire("FaceRecords"))
+    unindexed: tuple[UnindexedFace, ...] = field(metadata=wire("UnindexedFaces"))
+    face_model: str = field(metadata=wire("FaceModelVersion"))
 
 
 T = TypeVar("T")
@@ -142,7 +167,8 @@ class Page(Generic[T]):
 
     items: tuple[T, ...]
     next_token: str | None
-    face_model: str | None = None  # FaceModelVersion, for listings of a collection's faces
+    # FaceModelVersion, for listings of a collection's faces
+    face_model: str | None = field(default=None, metadata=wire("FaceModelVersion"))
 
 
 @dataclass(frozen=True)
@@ -153,12 +179,20 @@ class FaceSearchMatch:
 
 @dataclass(frozen=True)
 class FaceSearchResult:
-    matches: tuple[FaceSearchMatch, ...]
-    face_model: str
+    matches: tuple[FaceSearchMatch, ...] = field(metadata=wire("FaceMatches"))
+    face_model: str = field(metadata=wire("FaceModelVersion"))
     searched_face_id: str | None = None
     searched_face: FaceDetail | None = None
     # Expected false matches for this search: faces searched × FMR(threshold).
     expected_false_matches: float = 0.0
+
+    @property
+    def searched_face_bounding_box(self) -> BoundingBox | None:
+        return self.searched_face.bounding_box if self.searched_face else None
+
+    @property
+    def searched_face_confidence(self) -> float | None:
+        return self.searched_face.confidence if self.searched_face else None
 
 
 @dataclass(frozen=True)
@@ -173,20 +207,22 @@ class UnsuccessfulFace:
 
 @dataclass(frozen=True)
 class DeleteFacesResult:
-    deleted: tuple[str, ...]
-    unsuccessful: tuple[UnsuccessfulFace, ...]
+    deleted: tuple[str, ...] = field(metadata=wire("DeletedFaces"))
+    unsuccessful: tuple[UnsuccessfulFace, ...] = field(metadata=wire("UnsuccessfulFaceDeletions"))
 
 
 @dataclass(frozen=True)
 class User:
     user_id: str
-    status: str
+    status: str = field(metadata=wire("UserStatus"))
 
 
 @dataclass(frozen=True)
 class FaceAssociationResult:
-    changed: tuple[str, ...]
-    unsuccessful: tuple[UnsuccessfulFace, ...]
+    changed: tuple[str, ...] = field(metadata=wire("AssociatedFaces", "DisassociatedFaces"))
+    unsuccessful: tuple[UnsuccessfulFace, ...] = field(
+        metadata=wire("UnsuccessfulFaceAssociations", "UnsuccessfulFaceDisassociations")
+    )
     user_status: str
 
 
@@ -197,11 +233,19 @@ class UserMatch:
 
 
 @dataclass(frozen=True)
+class UnsearchedFace:
+    """A face SearchUsersByImage detected but did not search with (only the largest is)."""
+
+    reasons: tuple[str, ...]
+    face_detail: FaceDetail = field(metadata=wire("FaceDetails"))
+
+
+@dataclass(frozen=True)
 class UserSearchResult:
-    matches: tuple[UserMatch, ...]
-    face_model: str
+    matches: tuple[UserMatch, ...] = field(metadata=wire("UserMatches"))
+    face_model: str = field(metadata=wire("FaceModelVersion"))
     searched_face_id: str | None = None
     searched_user_id: str | None = None
     searched_face: FaceDetail | None = None
-    unsearched: tuple[tuple[tuple[str, ...], FaceDetail], ...] = ()
+    unsearched: tuple[UnsearchedFace, ...] = field(default=(), metadata=wire("UnsearchedFaces"))
     expected_false_matches: float = 0.0

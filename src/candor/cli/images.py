@@ -75,7 +75,7 @@ def cmd_detect_text(args: argparse.Namespace, rt: Any) -> int:
 
 
 def _all_words(args: argparse.Namespace, rt: Any) -> wire.Wire:
-    from candor.api import serialize_images
+    from candor.api.shapes import output
     from candor.image_types import WordFilter
     from candor.services import text
 
@@ -83,7 +83,7 @@ def _all_words(args: argparse.Namespace, rt: Any) -> wire.Wire:
         rt, image=args.image, word_filter=WordFilter(min_confidence=args.min_confidence),
         max_words=None,
     )
-    return serialize_images.detect_text(result)
+    return output("DetectText", result)
 
 
 def cmd_detect_moderation_labels(args: argparse.Namespace, rt: Any) -> int:

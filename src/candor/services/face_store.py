@@ -22,9 +22,11 @@ from candor.types import (
     Caller,
     DeleteFacesResult,
     FaceDetail,
+    IndexedFace,
     IndexFacesResult,
     Page,
     StoredFace,
+    UnindexedFace,
     UnsuccessfulFace,
 )
 
@@ -75,14 +77,14 @@ def index_faces(
     faces = rt.faces.analyze(decoded.pixels, embed=True, all_attributes=extra)  # largest first
     image_id = str(uuid.uuid4())
     keep: list[tuple[NewFace, FaceDetail]] = []
-    unindexed: list[tuple[tuple[str, ...], FaceDetail]] = []
+    unindexed: list[UnindexedFace] = []
     for face in faces:
         detail = to_face_detail(face, decoded)
         reasons = rejection_reasons(face, quality_filter)
         if not reasons and max_faces is not None and len(keep) >= max_faces:
             reasons = ["EXCEEDS_MAX_FACES"]
         if reasons or face.embedding is None:
-            unindexed.append((tuple(reasons), detail))
+            unindexed.append(UnindexedFace(tuple(reasons), detail))
             continue
         box = detail.bounding_box
         keep.append(
@@ -124,7 +126,7 @@ def index_faces(
         raise PolicyRefusal(refusal)
     by_id = {r.face_id: r for r in rows}
     indexed = tuple(
-        (stored_face(by_id[f.face_id], scoring_version(record.scoring)), detail)
+        IndexedFace(stored_face(by_id[f.face_id], scoring_version(record.scoring)), detail)
         for f, detail in keep
     )
     return IndexFacesResult(

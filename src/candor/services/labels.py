@@ -12,9 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-from PIL import Image
-
 from candor.errors import InvalidParameterException
 from candor.image_types import (
     DetectLabelsResult,
@@ -22,11 +19,10 @@ from candor.image_types import (
     LabelFilters,
     LabelInstance,
 )
-from candor.imaging import DecodedImage, ImageInput, load_image
-from candor.inference.base import RGBArray
+from candor.imaging import DecodedImage, ImageInput, crop, fit_within, load_image
+from candor.inference.image_properties import DEFAULT_MAX_COLORS, dominant_colors, image_properties
+from candor.inference.label_taxonomy import FACE, FACE_LABELS, HEAD, PERSON, Taxonomy, load_taxonomy
 from candor.runtime import Runtime
-from candor.services.image_properties import DEFAULT_MAX_COLORS, dominant_colors, image_properties
-from candor.services.label_taxonomy import FACE, FACE_LABELS, HEAD, PERSON, Taxonomy, load_taxonomy
 from candor.types import BoundingBox, Caller
 
 GENERAL_LABELS, IMAGE_PROPERTIES = "GENERAL_LABELS", "IMAGE_PROPERTIES"
@@ -154,7 +150,7 @@ class _Keep:
 
 def _face_instances(rt: Runtime, decoded: DecodedImage, colors: int) -> tuple[LabelInstance, ...]:
     pixels = decoded.pixels
-    small = face_pass_image(pixels)
+    small = fit_within(pixels, FACE_PASS_SIDE)
     sh, sw = small.shape[:2]
     out = []
     for face in rt.faces.analyze(small):
@@ -170,25 +166,7 @@ def _face_instances(rt: Runtime, decoded: DecodedImage, colors: int) -> tuple[La
             LabelInstance(
                 bounding_box=box,
                 confidence=face.confidence,
-                dominant_colors=dominant_colors(_crop(pixels, box), colors) if colors else (),
+                dominant_colors=dominant_colors(crop(pixels, box), colors) if colors else None,
             )
         )
     return tuple(out)
-
-
-def face_pass_image(pixels: RGBArray) -> RGBArray:
-    """The image the face pass searches: at most FACE_PASS_SIDE pixels on its longer side."""
-    h, w = pixels.shape[:2]
-    scale = FACE_PASS_SIDE / max(h, w)
-    if scale >= 1.0:
-        return pixels
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR))
-
-
-def _crop(pixels: RGBArray, box: BoundingBox) -> RGBArray:
-    h, w = pixels.shape[:2]
-    x0, y0 = int(box.left * w), int(box.top * h)
-    x1 = max(x0 + 1, int((box.left + box.width) * w))
-    y1 = max(y0 + 1, int((box.top + box.height) * h))
-    return pixels[y0:y1, x0:x1]

@@ -32,6 +32,7 @@ from candor.types import (
     Caller,
     FaceAssociationResult,
     Page,
+    UnsearchedFace,
     UnsuccessfulFace,
     User,
     UserMatch,
@@ -427,7 +428,7 @@ def search_users_by_image(
     probe = probe_face(rt, caller, collection_id, image, quality_filter)
     decoded, face, dets = probe.image, probe.face, probe.detections
     others = tuple(
-        (("FACE_NOT_LARGEST",), to_face_detail(f, decoded))
+        UnsearchedFace(("FACE_NOT_LARGEST",), to_face_detail(f, decoded))
         for f in rt.faces.analyze(decoded.pixels, detections=dets[1:])
     )
     with rt.catalog.transaction(write=True) as tx:

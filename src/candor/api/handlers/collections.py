@@ -2,53 +2,51 @@
 
 from __future__ import annotations
 
-from candor.api import serialize_collections as ser
+from typing import Any
+
 from candor.api.handlers.common import (
     Handler,
     Outcome,
     Wire,
+    given,
     image_input,
     with_expected_false_matches,
 )
+from candor.api.shapes import output
 from candor.runtime import Runtime
 from candor.services import collections, face_store, search, users
 from candor.types import Caller
 
-DEFAULT_PAGE = 1000
 
-
-def _page_size(p: Wire, default: int = DEFAULT_PAGE) -> int:
-    # Rekognition's model allows MaxResults=0 for some listings; it means "the default".
-    return int(p.get("MaxResults") or default)
+def _listing(p: Wire) -> dict[str, Any]:
+    return given(p, next_token="NextToken", max_results="MaxResults")
 
 
 def create_collection(rt: Runtime, p: Wire, caller: Caller) -> Wire:
-    tags = p.get("Tags") or {}
-    c = collections.create_collection(rt, caller, collection_id=p["CollectionId"], tags=tags)
-    return ser.create_collection(c)
+    c = collections.create_collection(
+        rt, caller, collection_id=p["CollectionId"], tags=p.get("Tags") or {}
+    )
+    return output("CreateCollection", c, StatusCode=200)
 
 
 def describe_collection(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     c = collections.describe_collection(rt, caller, collection_id=p["CollectionId"])
-    return ser.describe_collection(c)
+    return output("DescribeCollection", c)
 
 
 def list_collections(rt: Runtime, p: Wire, caller: Caller) -> Wire:
-    page = collections.list_collections(
-        rt, caller, next_token=p.get("NextToken"), max_results=_page_size(p)
+    page = collections.list_collections(rt, caller, **_listing(p))
+    return output(
+        "ListCollections",
+        page,
+        CollectionIds=[c.collection_id for c in page.items],
+        FaceModelVersions=[c.face_model for c in page.items],
     )
-    out: Wire = {
-        "CollectionIds": [c.collection_id for c in page.items],
-        "FaceModelVersions": [c.face_model for c in page.items],
-    }
-    if page.next_token:
-        out["NextToken"] = page.next_token
-    return out
 
 
 def delete_collection(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     collections.delete_collection(rt, caller, collection_id=p["CollectionId"])
-    return {"StatusCode": 200}
+    return output("DeleteCollection", StatusCode=200)
 
 
 def index_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
@@ -57,12 +55,15 @@ def index_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         caller,
         collection_id=p["CollectionId"],
         image=image_input(p["Image"], "Image"),
-        external_image_id=p.get("ExternalImageId"),
-        attributes=p.get("DetectionAttributes") or ["DEFAULT"],
-        max_faces=p.get("MaxFaces"),
-        quality_filter=p.get("QualityFilter", "AUTO"),
+        **given(
+            p,
+            external_image_id="ExternalImageId",
+            attributes="DetectionAttributes",
+            max_faces="MaxFaces",
+            quality_filter="QualityFilter",
+        ),
     )
-    return ser.index_faces(result)
+    return output("IndexFaces", result)
 
 
 def list_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
@@ -70,25 +71,17 @@ def list_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         rt,
         caller,
         collection_id=p["CollectionId"],
-        next_token=p.get("NextToken"),
-        max_results=_page_size(p),
-        user_id=p.get("UserId"),
-        face_ids=p.get("FaceIds"),
+        **_listing(p),
+        **given(p, user_id="UserId", face_ids="FaceIds"),
     )
-    out: Wire = {
-        "Faces": [ser.stored_face(f) for f in page.items],
-        "FaceModelVersion": page.face_model,
-    }
-    if page.next_token:
-        out["NextToken"] = page.next_token
-    return out
+    return output("ListFaces", page, Faces=page.items)
 
 
 def delete_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     result = face_store.delete_faces(
         rt, caller, collection_id=p["CollectionId"], face_ids=p["FaceIds"]
     )
-    return ser.delete_faces(result)
+    return output("DeleteFaces", result)
 
 
 def search_faces(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
@@ -97,10 +90,11 @@ def search_faces(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
         caller,
         collection_id=p["CollectionId"],
         face_id=p["FaceId"],
-        threshold=float(p.get("FaceMatchThreshold", 80.0)),
-        max_faces=int(p.get("MaxFaces", search.DEFAULT_MAX_FACES)),
+        **given(p, threshold="FaceMatchThreshold", max_faces="MaxFaces"),
     )
-    return with_expected_false_matches(ser.search_faces(result), result.expected_false_matches)
+    return with_expected_false_matches(
+        output("SearchFaces", result), result.expected_false_matches
+    )
 
 
 def search_faces_by_image(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
@@ -109,12 +103,12 @@ def search_faces_by_image(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
         caller,
         collection_id=p["CollectionId"],
         image=image_input(p["Image"], "Image"),
-        threshold=float(p.get("FaceMatchThreshold", 80.0)),
-        max_faces=int(p.get("MaxFaces", search.DEFAULT_MAX_FACES)),
-        quality_filter=p.get("QualityFilter", "NONE"),
+        **given(
+            p, threshold="FaceMatchThreshold", max_faces="MaxFaces", quality_filter="QualityFilter"
+        ),
     )
     return with_expected_false_matches(
-        ser.search_faces_by_image(result), result.expected_false_matches
+        output("SearchFacesByImage", result), result.expected_false_matches
     )
 
 
@@ -124,9 +118,9 @@ def create_user(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         caller,
         collection_id=p["CollectionId"],
         user_id=p["UserId"],
-        token=p.get("ClientRequestToken"),
+        **given(p, token="ClientRequestToken"),
     )
-    return {}
+    return output("CreateUser")
 
 
 def delete_user(rt: Runtime, p: Wire, caller: Caller) -> Wire:
@@ -135,23 +129,14 @@ def delete_user(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         caller,
         collection_id=p["CollectionId"],
         user_id=p["UserId"],
-        token=p.get("ClientRequestToken"),
+        **given(p, token="ClientRequestToken"),
     )
-    return {}
+    return output("DeleteUser")
 
 
 def list_users(rt: Runtime, p: Wire, caller: Caller) -> Wire:
-    page = users.list_users(
-        rt,
-        caller,
-        collection_id=p["CollectionId"],
-        next_token=p.get("NextToken"),
-        max_results=_page_size(p, 500),
-    )
-    out: Wire = {"Users": [{"UserId": u.user_id, "UserStatus": u.status} for u in page.items]}
-    if page.next_token:
-        out["NextToken"] = page.next_token
-    return out
+    page = users.list_users(rt, caller, collection_id=p["CollectionId"], **_listing(p))
+    return output("ListUsers", page, Users=page.items)
 
 
 def associate_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
@@ -161,10 +146,9 @@ def associate_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         collection_id=p["CollectionId"],
         user_id=p["UserId"],
         face_ids=p["FaceIds"],
-        threshold=float(p.get("UserMatchThreshold", 75.0)),
-        token=p.get("ClientRequestToken"),
+        **given(p, threshold="UserMatchThreshold", token="ClientRequestToken"),
     )
-    return ser.association(result, associate=True)
+    return output("AssociateFaces", result)
 
 
 def disassociate_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
@@ -174,9 +158,9 @@ def disassociate_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         collection_id=p["CollectionId"],
         user_id=p["UserId"],
         face_ids=p["FaceIds"],
-        token=p.get("ClientRequestToken"),
+        **given(p, token="ClientRequestToken"),
     )
-    return ser.association(result, associate=False)
+    return output("DisassociateFaces", result)
 
 
 def search_users(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
@@ -184,12 +168,21 @@ def search_users(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
         rt,
         caller,
         collection_id=p["CollectionId"],
-        user_id=p.get("UserId"),
-        face_id=p.get("FaceId"),
-        threshold=float(p.get("UserMatchThreshold", 80.0)),
-        max_users=int(p.get("MaxUsers", 100)),
+        **given(
+            p,
+            user_id="UserId",
+            face_id="FaceId",
+            threshold="UserMatchThreshold",
+            max_users="MaxUsers",
+        ),
     )
-    return with_expected_false_matches(ser.search_users(result), result.expected_false_matches)
+    body = output(
+        "SearchUsers",
+        result,
+        SearchedFace=result.searched_face_id,
+        SearchedUser=result.searched_user_id,
+    )
+    return with_expected_false_matches(body, result.expected_false_matches)
 
 
 def search_users_by_image(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
@@ -198,27 +191,27 @@ def search_users_by_image(rt: Runtime, p: Wire, caller: Caller) -> Outcome:
         caller,
         collection_id=p["CollectionId"],
         image=image_input(p["Image"], "Image"),
-        threshold=float(p.get("UserMatchThreshold", 80.0)),
-        max_users=int(p.get("MaxUsers", 100)),
-        quality_filter=p.get("QualityFilter", "NONE"),
+        **given(
+            p, threshold="UserMatchThreshold", max_users="MaxUsers", quality_filter="QualityFilter"
+        ),
     )
-    return with_expected_false_matches(
-        ser.search_users_by_image(result), result.expected_false_matches
-    )
+    body = output("SearchUsersByImage", result, SearchedFace={"FaceDetail": result.searched_face})
+    return with_expected_false_matches(body, result.expected_false_matches)
 
 
 def tag_resource(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     collections.tag_resource(rt, caller, arn=p["ResourceArn"], tags=p["Tags"])
-    return {}
+    return output("TagResource")
 
 
 def untag_resource(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     collections.untag_resource(rt, caller, arn=p["ResourceArn"], keys=p["TagKeys"])
-    return {}
+    return output("UntagResource")
 
 
 def list_tags_for_resource(rt: Runtime, p: Wire, caller: Caller) -> Wire:
-    return {"Tags": collections.list_tags(rt, caller, arn=p["ResourceArn"])}
+    tags = collections.list_tags(rt, caller, arn=p["ResourceArn"])
+    return output("ListTagsForResource", Tags=tags)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -34,6 +34,19 @@ def with_expected_false_matches(body: Wire, expected: float) -> Outcome:
 Handler = Callable[[Runtime, Wire, Caller], "Wire | Outcome"]
 
 
+def given(p: Wire, **members: str) -> dict[str, Any]:
+    """Keyword arguments for the request members that were sent: ``given(p,
+    threshold="FaceMatchThreshold")`` is ``{"threshold": p["FaceMatchThreshold"]}`` when the
+    request holds it and ``{}`` when not, so a default lives only in the service's signature.
+    An empty list counts as not sent (``Attributes: []`` is the default set, as in Rekognition),
+    and so does ``MaxResults: 0``, which Rekognition's model allows to mean "the default"."""
+    return {
+        kw: p[m]
+        for kw, m in members.items()
+        if p.get(m) not in (None, [], ()) and not (m == "MaxResults" and p[m] == 0)
+    }
+
+
 def image_input(wire: Wire, member: str) -> ImageInput:
     has_bytes = wire.get("Bytes") is not None
     s3: Wire | None = wire.get("S3Object")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from candor.api import serialize
-from candor.api.handlers.common import Handler, Wire, image_input
+from candor.api.handlers.common import Handler, Wire, given, image_input
+from candor.api.shapes import output
 from candor.runtime import Runtime
 from candor.services import faces
 from candor.types import Caller
@@ -13,10 +13,10 @@ def detect_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     result = faces.detect_faces(
         rt,
         image=image_input(p["Image"], "Image"),
-        attributes=p.get("Attributes") or ["DEFAULT"],
         caller=caller,
+        **given(p, attributes="Attributes"),
     )
-    return serialize.detect_faces(result)
+    return output("DetectFaces", result)
 
 
 def compare_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
@@ -25,10 +25,9 @@ def compare_faces(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         caller,
         source_image=image_input(p["SourceImage"], "SourceImage"),
         target_image=image_input(p["TargetImage"], "TargetImage"),
-        similarity_threshold=float(p.get("SimilarityThreshold", 80.0)),
-        quality_filter=p.get("QualityFilter", "NONE"),
+        **given(p, similarity_threshold="SimilarityThreshold", quality_filter="QualityFilter"),
     )
-    return serialize.compare_faces(result)
+    return output("CompareFaces", result)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from candor.api import serialize_images
-from candor.api.handlers.common import Handler, Wire, image_input
+from candor.api.handlers.common import Handler, Wire, given, image_input
+from candor.api.shapes import output
 from candor.image_types import LabelFilters, Region, Vertex, WordFilter
 from candor.runtime import Runtime
 from candor.services import labels, moderation, text
@@ -17,19 +17,17 @@ def detect_labels(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     result = labels.detect_labels(
         rt,
         image=image_input(p["Image"], "Image"),
-        max_labels=p.get("MaxLabels"),
-        min_confidence=float(p.get("MinConfidence", labels.DEFAULT_MIN_CONFIDENCE)),
-        features=p.get("Features") or [labels.GENERAL_LABELS],
         filters=LabelFilters(
             include=tuple(general.get("LabelInclusionFilters") or ()),
             exclude=tuple(general.get("LabelExclusionFilters") or ()),
             include_categories=tuple(general.get("LabelCategoryInclusionFilters") or ()),
             exclude_categories=tuple(general.get("LabelCategoryExclusionFilters") or ()),
         ),
-        max_dominant_colors=int(properties.get("MaxDominantColors", 10)),
         caller=caller,
+        **given(p, max_labels="MaxLabels", min_confidence="MinConfidence", features="Features"),
+        **given(properties, max_dominant_colors="MaxDominantColors"),
     )
-    return serialize_images.detect_labels(result)
+    return output("DetectLabels", result)
 
 
 def _box(w: Wire) -> BoundingBox:
@@ -47,9 +45,12 @@ def detect_text(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     word_filter = None
     if wf is not None:
         word_filter = WordFilter(
-            min_confidence=float(wf.get("MinConfidence", 0.0)),
-            min_height=float(wf.get("MinBoundingBoxHeight", 0.0)),
-            min_width=float(wf.get("MinBoundingBoxWidth", 0.0)),
+            **given(
+                wf,
+                min_confidence="MinConfidence",
+                min_height="MinBoundingBoxHeight",
+                min_width="MinBoundingBoxWidth",
+            )
         )
     regions = tuple(
         Region(
@@ -68,19 +69,18 @@ def detect_text(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         regions=regions,
         caller=caller,
     )
-    return serialize_images.detect_text(result)
+    return output("DetectText", result)
 
 
 def detect_moderation_labels(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     result = moderation.detect_moderation_labels(
         rt,
         image=image_input(p["Image"], "Image"),
-        min_confidence=float(p.get("MinConfidence", moderation.DEFAULT_MIN_CONFIDENCE)),
         human_loop=p.get("HumanLoopConfig") is not None,
-        project_version=p.get("ProjectVersion"),
         caller=caller,
+        **given(p, min_confidence="MinConfidence", project_version="ProjectVersion"),
     )
-    return serialize_images.detect_moderation_labels(result)
+    return output("DetectModerationLabels", result)
 
 
 HANDLERS: dict[str, Handler] = {
