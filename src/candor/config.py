@@ -109,6 +109,28 @@ class Settings:
     workers: int = _setting(
         0, "Worker processes that run the models for `candor serve` (0: one per CPU core)."
     )
+    job_workers: int = _setting(
+        1,
+        "Video-job workers `candor serve` runs beside its request workers (0: none, leave the "
+        "jobs to `candor worker` processes).",
+    )
+    video_sample_rate: float = _setting(
+        2.0, "Frames per second of video that face and label detection analyse (at least 2)."
+    )
+    max_video_bytes: int = _setting(
+        10 * 1024**3, "Largest stored video, in bytes (Rekognition's limit: 10 GB)."
+    )
+    max_video_seconds: float = _setting(
+        6 * 3600.0, "Longest stored video, in seconds (Rekognition's limit: 6 hours)."
+    )
+    job_stale_after: float = _setting(
+        120.0,
+        "Seconds without a heartbeat after which a video job's worker counts as dead and "
+        "another worker restarts the job.",
+    )
+    job_retention_days: float = _setting(
+        7.0, "Days a finished video job and its results are kept (Rekognition keeps 7)."
+    )
 
     @property
     def media_dir(self) -> Path:
@@ -131,6 +153,12 @@ class Settings:
             raise ConfigurationError("max_image_pixels must be at least 6400")
         if not 0 <= self.port <= 65535:
             raise ConfigurationError(f"port must be 0..65535, got {self.port}")
+        if self.video_sample_rate < 2.0 or self.video_sample_rate > 60.0:
+            raise ConfigurationError(
+                f"video_sample_rate must be 2..60 frames per second, got {self.video_sample_rate}"
+            )
+        if self.job_workers < 0:
+            raise ConfigurationError(f"job_workers must be 0 or more, got {self.job_workers}")
         if self.workers < 0:
             raise ConfigurationError(f"workers must be 0 (one per CPU) or more, got {self.workers}")
 

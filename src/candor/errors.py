@@ -43,6 +43,10 @@ class ImageTooLargeException(ClientInputError):
     code = "ImageTooLargeException"
 
 
+class VideoTooLargeException(ClientInputError):
+    code = "VideoTooLargeException"
+
+
 class InvalidS3ObjectException(ClientInputError):
     code = "InvalidS3ObjectException"
 

@@ -11,11 +11,14 @@ on the server."""
 from __future__ import annotations
 
 import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from candor.errors import ImageTooLargeException, InvalidS3ObjectException
+from candor.errors import ImageTooLargeException, InvalidS3ObjectException, VideoTooLargeException
 from candor.types import LOCAL_ACCOUNT
 
 _BUCKET_RE = re.compile(r"^[0-9A-Za-z.\-_]{3,255}$")
@@ -47,6 +50,20 @@ class MediaSource(Protocol):
         """The object's bytes as ``account`` may read them; InvalidS3ObjectException if it
         can't be read (or is in a bucket the account may not read)."""
         ...
+
+    def local_file(
+        self, ref: S3Ref, *, max_bytes: int, account: str = LOCAL_ACCOUNT
+    ) -> AbstractContextManager[Path]:
+        """A local path holding the object while the context lasts (videos: decoded from a file,
+        not held in memory); VideoTooLargeException past ``max_bytes``."""
+        ...
+
+
+def _too_large(ref: S3Ref, size: int, max_bytes: int) -> VideoTooLargeException:
+    return VideoTooLargeException(
+        f"s3://{ref.bucket}/{ref.name} is {size:,} bytes; the limit for stored videos is "
+        f"{max_bytes:,} bytes"
+    )
 
 
 def _check_ref(ref: S3Ref) -> None:
@@ -127,6 +144,28 @@ class LocalMediaSource:
             ) from None
 
 
+    @contextmanager
+    def local_file(
+        self, ref: S3Ref, *, max_bytes: int, account: str = LOCAL_ACCOUNT
+    ) -> Iterator[Path]:
+        path = self.path_for(ref, account)
+        if ref.version is not None:
+            raise InvalidS3ObjectException(
+                "S3Object.Version is not supported by the local media source; omit it"
+            )
+        try:
+            if not path.is_file():
+                raise _missing(ref)
+            size = path.stat().st_size
+        except OSError as exc:
+            raise InvalidS3ObjectException(
+                f"Unable to get object s3://{ref.bucket}/{ref.name}: {exc.strerror or 'unreadable'}"
+            ) from None
+        if size > max_bytes:
+            raise _too_large(ref, size, max_bytes)
+        yield path
+
+
 class S3MediaSource:
     """Reads objects from any S3-compatible endpoint; credentials come from boto3's usual chain."""
 
@@ -160,3 +199,29 @@ class S3MediaSource:
                 f"Unable to get object s3://{ref.bucket}/{ref.name}: {exc}"
             ) from None
         return body
+
+    @contextmanager
+    def local_file(
+        self, ref: S3Ref, *, max_bytes: int, account: str = LOCAL_ACCOUNT
+    ) -> Iterator[Path]:
+        _check_ref(ref)
+        if account != LOCAL_ACCOUNT and ref.bucket not in self.shared:
+            raise _missing(ref)
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        kwargs: dict[str, str] = {"Bucket": ref.bucket, "Key": ref.name}
+        if ref.version is not None:
+            kwargs["VersionId"] = ref.version
+        with tempfile.TemporaryDirectory(prefix="candor-video-") as tmp:
+            path = Path(tmp) / "video"
+            try:
+                size = int(self._s3.head_object(**kwargs)["ContentLength"])
+                if size > max_bytes:
+                    raise _too_large(ref, size, max_bytes)
+                extra = {"VersionId": ref.version} if ref.version is not None else None
+                self._s3.download_file(ref.bucket, ref.name, str(path), ExtraArgs=extra)
+            except (ClientError, BotoCoreError) as exc:
+                raise InvalidS3ObjectException(
+                    f"Unable to get object s3://{ref.bucket}/{ref.name}: {exc}"
+                ) from None
+            yield path

@@ -6,7 +6,7 @@ behave the same by construction.
 
 from __future__ import annotations
 
-from candor.api.handlers import collections, faces, images
+from candor.api.handlers import collections, faces, images, video
 from candor.api.handlers.common import Handler, Outcome, Wire
 from candor.api.model import operation_model, service_model
 from candor.api.validate import validate
@@ -15,7 +15,12 @@ from candor.runtime import Runtime
 from candor.types import Caller
 
 # Every served operation. Each handler module contributes its own table.
-HANDLERS: dict[str, Handler] = {**faces.HANDLERS, **collections.HANDLERS, **images.HANDLERS}
+HANDLERS: dict[str, Handler] = {
+    **faces.HANDLERS,
+    **collections.HANDLERS,
+    **images.HANDLERS,
+    **video.HANDLERS,
+}
 
 # Operations Candor refuses by design, and why.
 REFUSED: dict[str, str] = {

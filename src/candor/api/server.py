@@ -18,13 +18,14 @@ requests finish and answer (a second Ctrl-C exits at once), then stop the worker
 from __future__ import annotations
 
 import ipaddress
+import multiprocessing
 import os
 import signal
 import socket
 import sys
 import threading
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
 
@@ -155,6 +156,8 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
     )
     server = _Server(config)
 
+    job_stop = multiprocessing.get_context("spawn").Event()
+    job_workers = _start_job_workers(settings, job_stop)
     reaper_stop = threading.Event()
     if settings.reaper_interval > 0:
         threading.Thread(
@@ -162,6 +165,7 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
         ).start()
     print(
         f"Candor {__version__} listening on {endpoint} ({pool.size} worker processes, "
+        f"{len(job_workers)} video-job worker(s), "
         f"authentication {'off' if no_auth else 'on'}, data in {settings.data_dir})",
         file=out,
         flush=True,
@@ -175,10 +179,33 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
         reaper_stop.set()
         sock.close()
         pool.shutdown()
+        job_stop.set()
+        for process in job_workers:
+            # A job in progress is left to its heartbeat: another worker restarts it later.
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
         for s, handler in previous.items():
             signal.signal(s, handler)
     log.info("stopped")
     return 0
+
+
+def _start_job_workers(settings: Settings, stop: Any) -> list[Any]:
+    """The video-job workers ``candor serve`` embeds, each its own process (models loaded once
+    there); ``CANDOR_JOB_WORKERS=0`` leaves jobs to separate ``candor worker`` processes."""
+    from candor.jobs import work_in_process
+
+    context = multiprocessing.get_context("spawn")
+    processes = []
+    for _ in range(settings.job_workers):
+        process = context.Process(
+            target=work_in_process, args=(settings, stop), name="candor-video", daemon=True
+        )
+        process.start()
+        processes.append(process)
+    return processes
 
 
 class _Server(uvicorn.Server):

@@ -70,7 +70,7 @@ def detect_labels(
     with_colors = IMAGE_PROPERTIES in wanted
     labels = None
     if GENERAL_LABELS in wanted:
-        labels = _general_labels(
+        labels = general_labels(
             rt,
             decoded,
             min_confidence=min_confidence,
@@ -87,13 +87,13 @@ def detect_labels(
     )
 
 
-def _general_labels(
+def general_labels(
     rt: Runtime,
     decoded: DecodedImage,
     *,
     min_confidence: float,
     filters: LabelFilters,
-    colors: int,
+    colors: int = 0,
 ) -> tuple[Label, ...]:
     taxonomy = load_taxonomy()
     keep = _Keep(taxonomy, filters)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from candor.audit import AuditTx
+from candor.storage.jobs import JobTx
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,10 @@ class IndexChange:
     descriptor: bytes | None  # None: the face was removed
 
 
-class CatalogTx(AuditTx, Protocol):
+class CatalogTx(AuditTx, JobTx, Protocol):
     """One database transaction. Every method reads or writes within it; the audit log's
-    methods come from :class:`candor.audit.AuditTx`."""
+    methods come from :class:`candor.audit.AuditTx`, the video jobs' from
+    :class:`candor.storage.jobs.JobTx`."""
 
     # collections
     def collection(self, account: str, collection_id: str) -> CollectionRecord | None: ...

@@ -111,6 +111,35 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE collections ADD COLUMN scoring TEXT NOT NULL DEFAULT 'dlib-resnet-v1';
     """,
+    # Stored-video jobs (the queue) and their results (candor.storage.jobs).
+    """
+    CREATE TABLE jobs (
+        job_id         TEXT PRIMARY KEY,
+        account        TEXT NOT NULL,
+        operation      TEXT NOT NULL,
+        request        TEXT NOT NULL,
+        token          TEXT,
+        tag            TEXT,
+        status         TEXT NOT NULL,
+        status_message TEXT,
+        progress       REAL NOT NULL DEFAULT 0,
+        worker         TEXT,
+        heartbeat      TEXT,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        created        TEXT NOT NULL,
+        finished       TEXT,
+        video          TEXT
+    );
+    CREATE UNIQUE INDEX jobs_token ON jobs(account, operation, token) WHERE token IS NOT NULL;
+    CREATE INDEX jobs_queue ON jobs(status, created);
+    CREATE INDEX jobs_listing ON jobs(account, operation, created);
+    CREATE TABLE job_results (
+        job_id  TEXT NOT NULL REFERENCES jobs(job_id) ON DELETE CASCADE,
+        n       INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (job_id, n)
+    ) WITHOUT ROWID;
+    """,
 )
 
 _KEY_SELECT = """

@@ -21,6 +21,7 @@ from candor.storage.catalog import (
     UserRecord,
     batched,
 )
+from candor.storage.jobs import IN_PROGRESS, QUEUED, JobRecord, NewJob
 
 _FACE_COLUMNS = (
     "row, face_id, image_id, external_image_id, box_left, box_top, box_width, box_height, "
@@ -30,6 +31,31 @@ _FACE_COLUMNS = (
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+_JOB_COLUMNS = (
+    "job_id, account, operation, request, token, tag, status, status_message, progress, worker, "
+    "attempts, created, finished, video"
+)
+
+
+def _job(r: Sequence[object]) -> JobRecord:
+    return JobRecord(
+        job_id=str(r[0]),
+        account=str(r[1]),
+        operation=str(r[2]),
+        request=str(r[3]),
+        token=None if r[4] is None else str(r[4]),
+        tag=None if r[5] is None else str(r[5]),
+        status=str(r[6]),
+        status_message=None if r[7] is None else str(r[7]),
+        progress=float(str(r[8])),
+        worker=None if r[9] is None else str(r[9]),
+        attempts=int(str(r[10])),
+        created=datetime.fromisoformat(str(r[11])),
+        finished=None if r[12] is None else datetime.fromisoformat(str(r[12])),
+        video=None if r[13] is None else str(r[13]),
+    )
 
 
 def _face(row: Sequence[object]) -> FaceRecord:
@@ -378,3 +404,104 @@ class SqliteCatalogTx:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (account, operation, token, fingerprint, response, _now()),
         )
+
+    # --- stored-video jobs (candor.storage.jobs.JobTx) ------------------------------------------
+
+    def insert_job(self, job: NewJob) -> JobRecord:
+        self.conn.execute(
+            "INSERT INTO jobs (job_id, account, operation, request, token, tag, status, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (job.job_id, job.account, job.operation, job.request, job.token, job.tag, QUEUED,
+             _now()),
+        )
+        found = self.job(job.account, job.job_id)
+        assert found is not None
+        return found
+
+    def _jobs(self, where: str, args: tuple[object, ...]) -> list[JobRecord]:
+        rows = self.conn.execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE {where}", args)
+        return [_job(r) for r in rows.fetchall()]
+
+    def job(self, account: str, job_id: str) -> JobRecord | None:
+        found = self._jobs("job_id = ? AND account = ?", (job_id, account))
+        return found[0] if found else None
+
+    def job_by_token(self, account: str, operation: str, token: str) -> JobRecord | None:
+        found = self._jobs(
+            "account = ? AND operation = ? AND token = ?", (account, operation, token)
+        )
+        return found[0] if found else None
+
+    def jobs(
+        self, account: str, operation: str, after: str | None, limit: int
+    ) -> list[JobRecord]:
+        if after is None:
+            return self._jobs(
+                "account = ? AND operation = ? ORDER BY created DESC, job_id DESC LIMIT ?",
+                (account, operation, limit),
+            )
+        return self._jobs(
+            "account = ? AND operation = ? AND (created, job_id) < "
+            "(SELECT created, job_id FROM jobs WHERE job_id = ?) "
+            "ORDER BY created DESC, job_id DESC LIMIT ?",
+            (account, operation, after, limit),
+        )
+
+    def claim_job(self, worker: str, stale_before: datetime) -> JobRecord | None:
+        found = self._jobs(
+            "status = ? OR (status = ? AND heartbeat < ?) ORDER BY created, job_id LIMIT 1",
+            (QUEUED, IN_PROGRESS, stale_before.isoformat(timespec="microseconds")),
+        )
+        if not found:
+            return None
+        job = found[0]
+        self.conn.execute("DELETE FROM job_results WHERE job_id = ?", (job.job_id,))
+        self.conn.execute(
+            "UPDATE jobs SET status = ?, worker = ?, heartbeat = ?, progress = 0, "
+            "attempts = attempts + 1 WHERE job_id = ?",
+            (IN_PROGRESS, worker, _now(), job.job_id),
+        )
+        claimed = self.job(job.account, job.job_id)
+        assert claimed is not None
+        return claimed
+
+    def heartbeat(self, job_id: str, worker: str, progress: float, video: str | None) -> bool:
+        cur = self.conn.execute(
+            "UPDATE jobs SET heartbeat = ?, progress = ?, video = coalesce(?, video) "
+            "WHERE job_id = ? AND worker = ? AND status = ?",
+            (_now(), progress, video, job_id, worker, IN_PROGRESS),
+        )
+        return cur.rowcount == 1
+
+    def add_job_results(self, job_id: str, first: int, items: Sequence[str]) -> None:
+        self.conn.executemany(
+            "INSERT INTO job_results (job_id, n, payload) VALUES (?, ?, ?)",
+            [(job_id, first + i, item) for i, item in enumerate(items)],
+        )
+
+    def job_results(self, job_id: str, after: int, limit: int) -> list[tuple[int, str]]:
+        rows = self.conn.execute(
+            "SELECT n, payload FROM job_results WHERE job_id = ? AND n > ? ORDER BY n LIMIT ?",
+            (job_id, after, limit),
+        ).fetchall()
+        return [(int(r[0]), str(r[1])) for r in rows]
+
+    def finish_job(
+        self, job_id: str, worker: str, status: str, message: str | None, video: str | None
+    ) -> bool:
+        cur = self.conn.execute(
+            "UPDATE jobs SET status = ?, status_message = ?, finished = ?, progress = 1, "
+            "video = coalesce(?, video) WHERE job_id = ? AND worker = ? AND status = ?",
+            (status, message, _now(), video, job_id, worker, IN_PROGRESS),
+        )
+        return cur.rowcount == 1
+
+    def finished_jobs(self, before: datetime, limit: int) -> list[str]:
+        rows = self.conn.execute(
+            "SELECT job_id FROM jobs WHERE finished IS NOT NULL AND finished < ? LIMIT ?",
+            (before.isoformat(timespec="microseconds"), limit),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
+    def delete_job(self, job_id: str) -> None:
+        self.conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))

@@ -1,0 +1,59 @@
+"""Wire handlers for stored video: Start* queues a job, Get* reads its status and results."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from candor.api.handlers.common import Handler, Wire, given
+from candor.api.shapes import output
+from candor.runtime import Runtime
+from candor.services import video
+from candor.types import Caller
+
+
+def _start(operation: str) -> Handler:
+    def start(rt: Runtime, p: Wire, caller: Caller) -> Wire:
+        return output(operation, JobId=video.start_job(rt, caller, operation, p))
+
+    return start
+
+
+def _get(operation: str) -> Handler:
+    def get(rt: Runtime, p: Wire, caller: Caller) -> Wire:
+        page = video.get_job(
+            rt,
+            caller,
+            operation,
+            job_id=p["JobId"],
+            **given(p, max_results="MaxResults", next_token="NextToken", sort_by="SortBy"),
+        )
+        request = json.loads(page.job.request)
+        members: dict[str, Any] = {
+            "JobId": page.job.job_id,
+            "JobStatus": page.status,
+            "StatusMessage": page.job.status_message,
+            "JobTag": page.job.tag,
+            "Video": request.get("Video"),
+            "NextToken": page.next_token,
+        }
+        if operation == "GetSegmentDetection":
+            members["VideoMetadata"] = [page.video] if page.video else None
+            members["Segments"] = page.items
+            members["SelectedSegmentTypes"] = [{"Type": "SHOT", "ModelVersion": "scenedetect"}]
+        else:
+            members["VideoMetadata"] = page.video
+            members[{"GetFaceDetection": "Faces", "GetLabelDetection": "Labels"}[operation]] = (
+                page.items
+            )
+        if operation == "GetLabelDetection":
+            members["LabelModelVersion"] = rt.classifier.name
+        return output(operation, **members)
+
+    return get
+
+
+HANDLERS: dict[str, Handler] = {}
+for _start_op, _get_op in video.GETTERS.items():
+    HANDLERS[_start_op] = _start(_start_op)
+    HANDLERS[_get_op] = _get(_get_op)

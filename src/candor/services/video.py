@@ -1,0 +1,311 @@
+"""Stored-video jobs: Start* queues a job, a worker runs it, Get* pages through its results.
+
+A job's request is stored as sent (validated); :func:`run_job` is what a worker calls. Results are
+stored as Rekognition's wire items (one FaceDetection, LabelDetection or Segment each), in the
+order Get* returns them by default, so reading a page is one indexed range query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from candor import audit
+from candor.api.model import operation_model
+from candor.api.shapes import to_wire
+from candor.audit import AuditEvent
+from candor.errors import (
+    IdempotentParameterMismatchException,
+    InvalidParameterException,
+    ResourceNotFoundException,
+    ServiceError,
+)
+from candor.image_types import LabelFilters
+from candor.imaging import DecodedImage
+from candor.media import S3Ref
+from candor.runtime import Runtime
+from candor.services.faces import to_face_detail
+from candor.services.labels import general_labels
+from candor.services.pagination import decode_token, encode_token
+from candor.storage.jobs import FAILED, IN_PROGRESS, QUEUED, SUCCEEDED, JobRecord, NewJob
+from candor.types import Caller
+from candor.video import VideoError, VideoInfo, probe, sample
+
+Wire = dict[str, Any]
+log = logging.getLogger("candor.jobs")
+Report = Callable[[float, "VideoInfo | None"], bool]  # progress 0..1 → keep going?
+
+# Start* operation → the Get* that reads it.
+GETTERS = {
+    "StartFaceDetection": "GetFaceDetection",
+    "StartLabelDetection": "GetLabelDetection",
+    "StartSegmentDetection": "GetSegmentDetection",
+}
+STARTERS = {get: start for start, get in GETTERS.items()}
+BIOMETRIC = {"StartFaceDetection"}
+RESULT_BATCH = 200
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class JobPage:
+    job: JobRecord
+    video: VideoInfo | None
+    items: tuple[Wire, ...]
+    next_token: str | None
+
+    @property
+    def status(self) -> str:
+        return IN_PROGRESS if self.job.status == QUEUED else self.job.status
+
+
+def _fingerprint(request: Wire) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def _video_ref(request: Wire) -> S3Ref:
+    s3 = (request.get("Video") or {}).get("S3Object") or {}
+    if not s3.get("Bucket") or not s3.get("Name"):
+        raise InvalidParameterException("Video.S3Object needs both Bucket and Name")
+    return S3Ref(bucket=s3["Bucket"], name=s3["Name"], version=s3.get("Version"))
+
+
+def _check_request(operation: str, request: Wire) -> None:
+    _video_ref(request)
+    if request.get("NotificationChannel") is not None:
+        raise InvalidParameterException(
+            "NotificationChannel is not supported: this service has no SNS topic to publish to. "
+            "Omit it and poll the Get operation with the JobId (JobStatus becomes SUCCEEDED or "
+            "FAILED)."
+        )
+    if operation == "StartSegmentDetection":
+        types = request.get("SegmentTypes") or []
+        if "TECHNICAL_CUE" in types:
+            raise InvalidParameterException(
+                "SegmentTypes TECHNICAL_CUE is not served: black frames, credits and colour bars "
+                "are not detected by this service. Ask for SegmentTypes ['SHOT']."
+            )
+        if types != ["SHOT"] and set(types) != {"SHOT"}:
+            raise InvalidParameterException(f"SegmentTypes must be ['SHOT'], got {types}")
+    if operation == "StartFaceDetection":
+        attributes = request.get("FaceAttributes", "DEFAULT")
+        if attributes not in ("DEFAULT", "ALL"):
+            raise InvalidParameterException(
+                f"FaceAttributes must be DEFAULT or ALL, got {attributes!r}"
+            )
+    if operation == "StartLabelDetection":
+        confidence = request.get("MinConfidence", 50.0)
+        if not 0.0 <= float(confidence) <= 100.0:
+            raise InvalidParameterException(
+                f"MinConfidence must be between 0 and 100, got {confidence}"
+            )
+
+
+def start_job(rt: Runtime, caller: Caller, operation: str, request: Wire) -> str:
+    """Queue a job for ``request`` (a validated Start* request); returns its JobId. The same
+    ClientRequestToken with the same request returns the first job's id."""
+    if operation not in GETTERS:
+        raise InvalidParameterException(f"{operation} is not a stored-video operation")
+    _check_request(operation, request)
+    token = request.get("ClientRequestToken")
+    stored = json.dumps(request, sort_keys=True)
+    with rt.catalog.transaction(write=True) as tx:
+        if token is not None:
+            seen = tx.job_by_token(caller.account, operation, token)
+            if seen is not None:
+                if _fingerprint(json.loads(seen.request)) != _fingerprint(request):
+                    raise IdempotentParameterMismatchException(
+                        f"ClientRequestToken {token!r} was used with different parameters for "
+                        f"{operation}"
+                    )
+                return seen.job_id
+        job = tx.insert_job(
+            NewJob(
+                job_id=uuid.uuid4().hex,
+                account=caller.account,
+                operation=operation,
+                request=stored,
+                token=token,
+                tag=request.get("JobTag"),
+            )
+        )
+        if operation in BIOMETRIC:
+            ref = _video_ref(request)
+            audit.append(
+                tx,
+                caller,
+                AuditEvent(
+                    operation=operation,
+                    detail={"job_id": job.job_id, "video": f"s3://{ref.bucket}/{ref.name}"},
+                ),
+            )
+    return job.job_id
+
+
+def get_job(
+    rt: Runtime,
+    caller: Caller,
+    operation: str,
+    *,
+    job_id: str,
+    max_results: int = MAX_PAGE,
+    next_token: str | None = None,
+    sort_by: str = "TIMESTAMP",
+) -> JobPage:
+    """One page of a job's results (none until it SUCCEEDED)."""
+    if not 1 <= max_results <= MAX_PAGE:
+        raise InvalidParameterException(f"MaxResults must be 1..{MAX_PAGE}, got {max_results}")
+    with rt.catalog.transaction() as tx:
+        job = tx.job(caller.account, job_id)
+        if job is None or GETTERS.get(job.operation) != operation:
+            raise ResourceNotFoundException(
+                f"No {STARTERS.get(operation, 'such')} job {job_id!r} in this account"
+            )
+        video = VideoInfo(**json.loads(job.video)) if job.video else None
+        kind = f"{operation}:{job_id}:{sort_by}"
+        after = int(decode_token(kind, next_token) or 0)
+        if job.status != SUCCEEDED:
+            return JobPage(job, video, (), None)
+        if sort_by == "NAME":
+            # Name order is not the stored order: read every item (labels per sampled frame),
+            # sort, and page by position.
+            everything = [json.loads(p) for _, p in tx.job_results(job_id, 0, 10**9)]
+            everything.sort(key=lambda w: (w["Label"]["Name"], w["Timestamp"]))
+            rows = list(enumerate(everything[after : after + max_results + 1], start=after + 1))
+        else:
+            rows = [(n, json.loads(p)) for n, p in tx.job_results(job_id, after, max_results + 1)]
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    token = encode_token(kind, rows[-1][0]) if more and rows else None
+    return JobPage(job, video, tuple(item for _, item in rows), token)
+
+
+# --- running a job (workers) ------------------------------------------------------------------
+
+
+def claim(rt: Runtime, worker: str) -> JobRecord | None:
+    stale = datetime.now(timezone.utc) - timedelta(seconds=rt.settings.job_stale_after)
+    with rt.catalog.transaction(write=True) as tx:
+        return tx.claim_job(worker, stale)
+
+
+def run_job(rt: Runtime, job: JobRecord, worker: str, report: Report) -> str:
+    """Run a claimed job to SUCCEEDED or FAILED (the status returned). A video that cannot be
+    read or decoded fails the job with a StatusMessage that says why."""
+    request = json.loads(job.request)
+    caller = Caller(account=job.account)
+    info: VideoInfo | None = None
+    try:
+        ref = _video_ref(request)
+        with rt.media.local_file(
+            ref, max_bytes=rt.settings.max_video_bytes, account=caller.account
+        ) as path:
+            info = probe(path, max_seconds=rt.settings.max_video_seconds)
+            if not report(0.0, info):
+                return IN_PROGRESS  # reclaimed by another worker; it owns the job now
+            items = ANALYSES[job.operation](rt, path, info, request, report)
+            n = 1  # results are numbered from 1; a NextToken holds the last number read
+            batch: list[str] = []
+            for item in items:
+                batch.append(json.dumps(item, separators=(",", ":")))
+                if len(batch) >= RESULT_BATCH:
+                    _store(rt, job, n, batch)
+                    n += len(batch)
+                    batch = []
+            _store(rt, job, n, batch)
+        status, message = SUCCEEDED, None
+    except VideoError as exc:
+        status, message = FAILED, f"Unable to analyse s3://{ref.bucket}/{ref.name}: {exc}"
+    except ServiceError as exc:  # the video is missing, too large, or the request is wrong
+        status, message = FAILED, f"{exc.code}: {exc}"
+    except Exception as exc:  # the job must end, whatever happened; the log has the traceback
+        log.exception("video job %s failed", job.job_id)
+        status = FAILED
+        message = f"Internal error while analysing the video ({type(exc).__name__})"
+    video = json.dumps(asdict(info)) if info is not None else None
+    with rt.catalog.transaction(write=True) as tx:
+        tx.finish_job(job.job_id, worker, status, message, video)
+    return status
+
+
+def _store(rt: Runtime, job: JobRecord, first: int, batch: list[str]) -> None:
+    if batch:
+        with rt.catalog.transaction(write=True) as tx:
+            tx.add_job_results(job.job_id, first, batch)
+
+
+def _shape(operation: str, member: str) -> Any:
+    return operation_model(operation).output_shape.members[member].member
+
+
+def _ticks(info: VideoInfo, report: Report, frames: Iterator[Any]) -> Iterator[Any]:
+    total = max(1, info.duration_millis)
+    for frame in frames:
+        report(min(0.99, frame.timestamp_millis / total), None)
+        yield frame
+
+
+def _faces(
+    rt: Runtime, path: Path, info: VideoInfo, request: Wire, report: Report
+) -> Iterator[Wire]:
+    shape = _shape("GetFaceDetection", "Faces")
+    extra = request.get("FaceAttributes") == "ALL"
+    for frame in _ticks(info, report, sample(path, rate=rt.settings.video_sample_rate)):
+        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
+        for face in rt.faces.analyze(frame.pixels, all_attributes=extra):
+            item = {"Timestamp": frame.timestamp_millis, "Face": to_face_detail(face, decoded)}
+            yield to_wire(shape, item, "Faces")  # type: ignore[misc]
+
+
+def _labels(
+    rt: Runtime, path: Path, info: VideoInfo, request: Wire, report: Report
+) -> Iterator[Wire]:
+    shape = _shape("GetLabelDetection", "Labels")
+    settings = (request.get("Settings") or {}).get("GeneralLabels") or {}
+    filters = LabelFilters(
+        include=tuple(settings.get("LabelInclusionFilters") or ()),
+        exclude=tuple(settings.get("LabelExclusionFilters") or ()),
+        include_categories=tuple(settings.get("LabelCategoryInclusionFilters") or ()),
+        exclude_categories=tuple(settings.get("LabelCategoryExclusionFilters") or ()),
+    )
+    min_confidence = float(request.get("MinConfidence", 50.0))
+    for frame in _ticks(info, report, sample(path, rate=rt.settings.video_sample_rate)):
+        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
+        for label in general_labels(rt, decoded, min_confidence=min_confidence, filters=filters):
+            item = {"Timestamp": frame.timestamp_millis, "Label": label}
+            yield to_wire(shape, item, "Labels")  # type: ignore[misc]
+
+
+def _segments(
+    rt: Runtime, path: Path, info: VideoInfo, request: Wire, report: Report
+) -> Iterator[Wire]:
+    from candor.inference.shots import detect_shots
+
+    shape = _shape("GetSegmentDetection", "Segments")
+    for shot in detect_shots(path, info.frame_rate):
+        yield to_wire(shape, shot, "Segments")  # type: ignore[misc]
+
+
+ANALYSES: dict[str, Callable[[Runtime, Path, VideoInfo, Wire, Report], Iterator[Wire]]] = {
+    "StartFaceDetection": _faces,
+    "StartLabelDetection": _labels,
+    "StartSegmentDetection": _segments,
+}
+
+
+def reap_jobs(rt: Runtime, *, now: datetime | None = None) -> int:
+    """Delete finished jobs older than the retention; returns how many."""
+    now = now or datetime.now(timezone.utc)
+    before = now - timedelta(days=rt.settings.job_retention_days)
+    with rt.catalog.transaction(write=True) as tx:
+        expired = tx.finished_jobs(before, 1000)
+        for job_id in expired:
+            tx.delete_job(job_id)
+    return len(expired)

@@ -1,0 +1,195 @@
+"""Stored video: decoding, shots against reference cut lists, and jobs through candor.Client."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta, timezone
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from candor import Client, Settings, jobs
+from candor.runtime import Runtime
+from candor.services import video as video_service
+from candor.types import Caller
+from candor.video import VideoError, probe, sample
+
+from .conftest import DATA
+
+VIDEO = DATA / "video"
+HAMILTON = VIDEO / "faces" / "short_hamilton_clip.mp4"
+SCENES = VIDEO / "scenes"
+GOLDEN = SCENES / "goldens"
+
+
+def test_probe_reads_metadata_rotation_and_variable_frame_rate() -> None:
+    info = probe(HAMILTON, max_seconds=3600)
+    assert (info.codec, info.format, info.frame_width, info.frame_height) == ("h264", "mp4", 640, 360)
+    assert 9000 < info.duration_millis < 9300 and abs(info.frame_rate - 29.97) < 0.01
+    rotated = probe(SCENES / "issue-134-rotate.mp4", max_seconds=3600)
+    assert (rotated.frame_width, rotated.frame_height) == (544, 1280)  # shown upright
+    frame = next(sample(SCENES / "issue-134-rotate.mp4", rate=2.0))
+    assert frame.pixels.shape == (1280, 544, 3)
+
+
+def test_sampling_follows_presentation_time_at_the_rate_asked() -> None:
+    stamps = [f.timestamp_millis for f in sample(SCENES / "goldeneye-vfr-drop3.mp4", rate=2.0)]
+    assert stamps[0] == 0
+    gaps = [b - a for a, b in pairwise(stamps)]
+    assert all(400 <= g <= 700 for g in gaps), gaps  # ~500 ms although frames were dropped
+    assert 18 <= len(stamps) <= 21
+
+
+def test_not_a_video_and_too_long_are_errors_that_say_why(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x17" * 4000)
+    with pytest.raises(VideoError, match="not a video") as caught:
+        probe(junk, max_seconds=3600)
+    assert str(tmp_path) not in str(caught.value)  # no server path in the message
+    with pytest.raises(VideoError, match="limit is 5 s"):
+        probe(HAMILTON, max_seconds=5)
+
+
+@pytest.mark.parametrize("clip", ["testvideo", "goldeneye-vfr-drop3", "counter", "fades"])
+def test_shots_match_the_reference_cuts_within_one_frame(clip: str) -> None:
+    from candor.inference.shots import detect_shots
+
+    golden = json.loads((GOLDEN / f"{clip}.mp4.ContentDetector.default.json").read_text())["cuts"]
+    shots = list(detect_shots(SCENES / f"{clip}.mp4"))
+    cuts = [s.start_frame_number for s in shots[1:]]
+    assert len(cuts) == len(golden)
+    assert all(abs(a - b) <= 1 for a, b in zip(cuts, golden, strict=True)), (cuts, golden)
+    for before, after in pairwise(shots):
+        assert after.start_frame_number == before.end_frame_number + 1
+        assert after.start_timestamp_millis == before.end_timestamp_millis
+
+
+@pytest.fixture
+def video_client(tmp_path: Path, runtime: Runtime) -> tuple[Client, Runtime]:
+    settings = Settings(data_dir=tmp_path)
+    clips = settings.media_dir / "clips"
+    clips.mkdir(parents=True)
+    shutil.copy(HAMILTON, clips / "hamilton.mp4")
+    shutil.copy(SCENES / "testvideo.mp4", clips / "testvideo.mp4")
+    (clips / "notes.mp4").write_text("not a video")
+    rt = Runtime(settings)
+    # Share the session's loaded models; only the database and media differ.
+    rt.faces = runtime.faces
+    rt.__dict__["classifier"] = runtime.classifier
+    return Client(runtime=rt), rt
+
+
+def _video(name: str) -> dict[str, Any]:
+    return {"S3Object": {"Bucket": "clips", "Name": name}}
+
+
+def test_face_detection_job_runs_and_pages_in_time_order(video_client: Any) -> None:
+    client, rt = video_client
+    job_id = client.start_face_detection(Video=_video("hamilton.mp4"), JobTag="t1")["JobId"]
+    first = client.get_face_detection(JobId=job_id)
+    assert first["JobStatus"] == "IN_PROGRESS"
+    assert not first.get("Faces")
+    assert jobs.run_one(rt, "test-worker") is not None
+    whole = client.get_face_detection(JobId=job_id)
+    assert whole["JobStatus"] == "SUCCEEDED" and whole["JobTag"] == "t1"
+    assert whole["VideoMetadata"]["Codec"] == "h264" and whole["VideoMetadata"]["FrameWidth"] == 640
+    faces = whole["Faces"]
+    assert len(faces) >= 15  # 2 frames a second over 9 s, most with a face
+    stamps = [f["Timestamp"] for f in faces]
+    assert stamps == sorted(stamps) and stamps[-1] <= 9300
+    assert len({s // 500 for s in stamps}) >= 14  # at least 2 sampled frames per second
+    paged, token = [], None
+    while True:
+        page = client.get_face_detection(JobId=job_id, MaxResults=4, **({"NextToken": token} if token else {}))
+        assert len(page["Faces"]) <= 4
+        paged += page["Faces"]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert paged == faces
+
+
+def test_segment_and_label_jobs(video_client: Any) -> None:
+    client, rt = video_client
+    seg = client.start_segment_detection(Video=_video("testvideo.mp4"), SegmentTypes=["SHOT"])
+    lab = client.start_label_detection(Video=_video("hamilton.mp4"), MinConfidence=60)
+    while jobs.run_one(rt, "test-worker") is not None:
+        pass
+    shots = client.get_segment_detection(JobId=seg["JobId"])
+    assert [s["StartFrameNumber"] for s in shots["Segments"]] == [0, 30, 180, 394]
+    assert shots["Segments"][1]["StartTimecodeSMPTE"] == "00:00:01:00"
+    assert shots["VideoMetadata"][0]["DurationMillis"] > 23000
+    labels = client.get_label_detection(JobId=lab["JobId"])
+    assert labels["JobStatus"] == "SUCCEEDED"
+    names = {x["Label"]["Name"] for x in labels["Labels"]}
+    assert "Person" in names and all(x["Label"]["Confidence"] >= 60 for x in labels["Labels"])
+    by_name = client.get_label_detection(JobId=lab["JobId"], SortBy="NAME")["Labels"]
+    assert [x["Label"]["Name"] for x in by_name] == sorted(x["Label"]["Name"] for x in by_name)
+
+
+def test_errors_refusals_and_isolation(video_client: Any) -> None:
+    client, rt = video_client
+    bad = client.start_face_detection(Video=_video("notes.mp4"))["JobId"]
+    missing = client.start_face_detection(Video=_video("nope.mp4"))["JobId"]
+    while jobs.run_one(rt, "test-worker") is not None:
+        pass
+    failed = client.get_face_detection(JobId=bad)
+    assert failed["JobStatus"] == "FAILED" and "not a video" in failed["StatusMessage"]
+    assert "InvalidS3ObjectException" in client.get_face_detection(JobId=missing)["StatusMessage"]
+    with pytest.raises(client.exceptions.InvalidParameterException, match="NotificationChannel"):
+        client.start_face_detection(
+            Video=_video("hamilton.mp4"),
+            NotificationChannel={"SNSTopicArn": "arn:aws:sns:us-east-1:1:t", "RoleArn": "arn:aws:iam::1:role/r"},
+        )
+    with pytest.raises(client.exceptions.InvalidParameterException, match="TECHNICAL_CUE"):
+        client.start_segment_detection(Video=_video("hamilton.mp4"), SegmentTypes=["TECHNICAL_CUE"])
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_face_detection(JobId="0" * 32)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_label_detection(JobId=bad)  # a face job is not a label job
+    other = video_service.get_job
+    with pytest.raises(Exception, match="No StartFaceDetection job"):
+        other(rt, Caller(account="someone-else"), "GetFaceDetection", job_id=bad)
+    with pytest.raises(client.exceptions.InvalidPaginationTokenException):
+        client.get_face_detection(JobId=bad, NextToken="bm90IG91cnM")
+
+
+def test_client_request_token_starts_one_job(video_client: Any) -> None:
+    client, _ = video_client
+    a = client.start_face_detection(Video=_video("hamilton.mp4"), ClientRequestToken="once")
+    b = client.start_face_detection(Video=_video("hamilton.mp4"), ClientRequestToken="once")
+    assert a["JobId"] == b["JobId"]
+    with pytest.raises(client.exceptions.IdempotentParameterMismatchException):
+        client.start_face_detection(Video=_video("testvideo.mp4"), ClientRequestToken="once")
+
+
+def test_a_dead_workers_job_is_restarted_by_another(video_client: Any) -> None:
+    client, rt = video_client
+    job_id = client.start_segment_detection(Video=_video("testvideo.mp4"), SegmentTypes=["SHOT"])["JobId"]
+    dead = video_service.claim(rt, "dead-worker")
+    assert dead is not None and dead.job_id == job_id
+    assert video_service.claim(rt, "other") is None  # held, and its heartbeat is fresh
+    later = datetime.now(timezone.utc) + timedelta(seconds=rt.settings.job_stale_after + 1)
+    with rt.catalog.transaction(write=True) as tx:
+        taken = tx.claim_job("other", later)
+    assert taken is not None and taken.job_id == job_id and taken.attempts == 2
+    with rt.catalog.transaction(write=True) as tx:
+        assert not tx.heartbeat(job_id, "dead-worker", 0.5, None)  # the dead one learns it lost
+    jobs.run_one(rt, "other", job=taken)
+    with rt.catalog.transaction(write=True) as tx:
+        assert not tx.finish_job(job_id, "dead-worker", "FAILED", "late", None)
+    done = client.get_segment_detection(JobId=job_id)
+    assert done["JobStatus"] == "SUCCEEDED" and len(done["Segments"]) == 4
+
+
+def test_finished_jobs_are_deleted_after_the_retention(video_client: Any) -> None:
+    client, rt = video_client
+    job_id = client.start_segment_detection(Video=_video("testvideo.mp4"), SegmentTypes=["SHOT"])["JobId"]
+    jobs.run_one(rt, "w")
+    assert video_service.reap_jobs(rt) == 0
+    assert video_service.reap_jobs(rt, now=datetime.now(timezone.utc) + timedelta(days=8)) == 1
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_segment_detection(JobId=job_id)
