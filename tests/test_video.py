@@ -193,3 +193,58 @@ def test_finished_jobs_are_deleted_after_the_retention(video_client: Any) -> Non
     assert video_service.reap_jobs(rt, now=datetime.now(timezone.utc) + timedelta(days=8)) == 1
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.get_segment_detection(JobId=job_id)
+
+
+def _enroll_from_the_clip(client: Client, collection: str, at_millis: int) -> str:
+    import io
+
+    from PIL import Image
+
+    frame = next(f for f in sample(HAMILTON, rate=2.0) if f.timestamp_millis >= at_millis)
+    png = io.BytesIO()
+    Image.fromarray(frame.pixels).save(png, "PNG")
+    client.create_collection(CollectionId=collection)
+    indexed = client.index_faces(
+        CollectionId=collection, Image={"Bytes": png.getvalue()}, MaxFaces=1, ExternalImageId="lead"
+    )
+    face_id: str = indexed["FaceRecords"][0]["Face"]["FaceId"]
+    return face_id
+
+
+def test_face_search_tracks_faces_and_finds_the_enrolled_person(video_client: Any) -> None:
+    client, rt = video_client
+    face_id = _enroll_from_the_clip(client, "cast", 3000)  # the singer, third shot (2.7-7.0 s)
+    job_id = client.start_face_search(
+        Video=_video("hamilton.mp4"), CollectionId="cast", FaceMatchThreshold=50
+    )["JobId"]
+    jobs.run_one(rt, "w")
+    body = client.get_face_search(JobId=job_id)
+    assert body["JobStatus"] == "SUCCEEDED", body.get("StatusMessage")
+    persons = body["Persons"]
+    matched = [p for p in persons if p["FaceMatches"]]
+    assert {m["Face"]["FaceId"] for p in matched for m in p["FaceMatches"]} == {face_id}
+    # Found again in the other frames of the shot, as one tracked person, and nowhere else.
+    stamps = [p["Timestamp"] for p in matched]
+    assert len(stamps) >= 5 and all(2736 <= t < 7040 for t in stamps), stamps
+    assert len({p["Person"]["Index"] for p in matched}) == 1
+    # Indices: one per face per shot; none spans a cut.
+    shots = [0, 667, 2736, 7040, 10**9]
+    for index in {p["Person"]["Index"] for p in persons}:
+        times = [p["Timestamp"] for p in persons if p["Person"]["Index"] == index]
+        assert len({next(i for i, s in enumerate(shots) if s > t) for t in times}) == 1
+    by_index = client.get_face_search(JobId=job_id, SortBy="INDEX")["Persons"]
+    keys = [(p["Person"]["Index"], p["Timestamp"]) for p in by_index]
+    assert keys == sorted(keys) and len(keys) == len(persons)
+    with rt.catalog.transaction() as tx:
+        records = [r.fields() for r in tx.audit_records()]
+    last = [r for r in records if r["operation"] == "StartFaceSearch"][-1]
+    assert last["face_ids"] == [face_id] and last["collection"] == "cast"
+
+
+def test_face_search_is_refused_where_the_policy_says_so(video_client: Any) -> None:
+    client, _ = video_client
+    client.create_collection(CollectionId="strict", Tags={"candor:min-match-threshold": "90"})
+    with pytest.raises(client.exceptions.AccessDeniedException, match="90"):
+        client.start_face_search(Video=_video("hamilton.mp4"), CollectionId="strict")
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.start_face_search(Video=_video("hamilton.mp4"), CollectionId="absent")

@@ -36,6 +36,9 @@ VALID: dict[str, Any] = {
     "ResourceArn": "arn:aws:rekognition:us-east-1:admin:collection/same-errors",
     "Tags": {"team": "a"},
     "TagKeys": ["team"],
+    "Video": {"S3Object": {"Bucket": "clips", "Name": "clip.mp4"}},
+    "JobId": "0" * 32,
+    "SegmentTypes": ["SHOT"],
 }
 
 

@@ -68,6 +68,19 @@ def test_boto3_starts_each_job_type_and_pages_through_results(rek: Any, clips: A
     assert seg["SelectedSegmentTypes"][0]["Type"] == "SHOT"
 
 
+def test_boto3_face_search_against_a_collection(rek: Any, clips: Any) -> None:
+    from ..test_video import _enroll_from_the_clip
+
+    face_id = _enroll_from_the_clip(rek, "video-cast", 3000)
+    job_id = rek.start_face_search(Video=clips, CollectionId="video-cast", FaceMatchThreshold=50)["JobId"]
+    body = _wait(rek.get_face_search, job_id)
+    assert body["JobStatus"] == "SUCCEEDED", body.get("StatusMessage")
+    persons = _pages(rek.get_face_search, "Persons", job_id, 3)
+    found = [p for p in persons if p["FaceMatches"]]
+    assert found and all(m["Face"]["FaceId"] == face_id for p in found for m in p["FaceMatches"])
+    assert all(m["Similarity"] >= 50 for p in found for m in p["FaceMatches"])
+
+
 def test_boto3_sees_failures_and_refusals(server: Server, rek: Any, clips: Any) -> None:
     broken = rek.start_face_detection(Video={"S3Object": {"Bucket": "clips", "Name": "broken.mov"}})
     body = _wait(rek.get_face_detection, broken["JobId"])

@@ -45,9 +45,11 @@ GRACEFUL_SHUTDOWN_S = 60
 
 
 def _reap_periodically(settings: Settings, stop: threading.Event) -> None:
-    """Retention: delete expired faces now and every ``reaper_interval`` seconds."""
+    """Retention: delete expired faces and old video jobs now and every ``reaper_interval``
+    seconds."""
     from candor.runtime import Runtime
     from candor.services.retention import purge_expired
+    from candor.services.video import reap_jobs
 
     rt = Runtime(settings)  # the catalog only: no model is loaded in this process
     while not stop.is_set():
@@ -55,6 +57,9 @@ def _reap_periodically(settings: Settings, stop: threading.Event) -> None:
             removed = purge_expired(rt)
             if removed:
                 log.info("retention: deleted %d expired face(s)", sum(removed.values()))
+            jobs = reap_jobs(rt)
+            if jobs:
+                log.info("retention: deleted %d finished video job(s)", jobs)
         except Exception:
             log.exception("retention reaper failed; retrying at the next interval")
         stop.wait(settings.reaper_interval)

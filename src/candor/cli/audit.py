@@ -65,6 +65,9 @@ def cmd_reap(args: argparse.Namespace, rt: Any) -> int:
     for arn, n in removed.items():
         print(f"{arn}: {n} expired face(s) deleted")
     print(f"{total} face(s) past their collection's retention deleted")
+    from candor.services.video import reap_jobs
+
+    print(f"{reap_jobs(rt)} finished video job(s) past CANDOR_JOB_RETENTION_DAYS deleted")
     return 0
 
 

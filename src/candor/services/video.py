@@ -31,9 +31,14 @@ from candor.image_types import LabelFilters
 from candor.imaging import DecodedImage
 from candor.media import S3Ref
 from candor.runtime import Runtime
+from candor.services.collections import require
 from candor.services.faces import to_face_detail
 from candor.services.labels import general_labels
 from candor.services.pagination import decode_token, encode_token
+from candor.services.policy import PolicyRefusal, policy_of
+from candor.services.search import DEFAULT_MAX_FACES
+from candor.services.search import matches as search_matches
+from candor.storage.catalog import CatalogTx
 from candor.storage.jobs import FAILED, IN_PROGRESS, QUEUED, SUCCEEDED, JobRecord, NewJob
 from candor.types import Caller
 from candor.video import VideoError, VideoInfo, probe, sample
@@ -45,11 +50,13 @@ Report = Callable[[float, "VideoInfo | None"], bool]  # progress 0..1 → keep g
 # Start* operation → the Get* that reads it.
 GETTERS = {
     "StartFaceDetection": "GetFaceDetection",
+    "StartFaceSearch": "GetFaceSearch",
     "StartLabelDetection": "GetLabelDetection",
     "StartSegmentDetection": "GetSegmentDetection",
 }
 STARTERS = {get: start for start, get in GETTERS.items()}
-BIOMETRIC = {"StartFaceDetection"}
+BIOMETRIC = {"StartFaceDetection", "StartFaceSearch"}
+PURPOSE = "CandorPurpose"  # the stated purpose, kept with the stored request
 RESULT_BATCH = 200
 MAX_PAGE = 1000
 
@@ -67,7 +74,8 @@ class JobPage:
 
 
 def _fingerprint(request: Wire) -> str:
-    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+    sent = {k: v for k, v in request.items() if k != PURPOSE}
+    return hashlib.sha256(json.dumps(sent, sort_keys=True).encode()).hexdigest()
 
 
 def _video_ref(request: Wire) -> S3Ref:
@@ -100,6 +108,12 @@ def _check_request(operation: str, request: Wire) -> None:
             raise InvalidParameterException(
                 f"FaceAttributes must be DEFAULT or ALL, got {attributes!r}"
             )
+    if operation == "StartFaceSearch":
+        threshold = float(request.get("FaceMatchThreshold", 80.0))
+        if not 0.0 <= threshold <= 100.0:
+            raise InvalidParameterException(
+                f"FaceMatchThreshold must be between 0 and 100, got {threshold}"
+            )
     if operation == "StartLabelDetection":
         confidence = request.get("MinConfidence", 50.0)
         if not 0.0 <= float(confidence) <= 100.0:
@@ -115,8 +129,10 @@ def start_job(rt: Runtime, caller: Caller, operation: str, request: Wire) -> str
         raise InvalidParameterException(f"{operation} is not a stored-video operation")
     _check_request(operation, request)
     token = request.get("ClientRequestToken")
-    stored = json.dumps(request, sort_keys=True)
+    stored = json.dumps({**request, PURPOSE: caller.purpose}, sort_keys=True)
     with rt.catalog.transaction(write=True) as tx:
+        if operation == "StartFaceSearch":
+            _check_search(tx, caller, request)
         if token is not None:
             seen = tx.job_by_token(caller.account, operation, token)
             if seen is not None:
@@ -173,7 +189,11 @@ def get_job(
         after = int(decode_token(kind, next_token) or 0)
         if job.status != SUCCEEDED:
             return JobPage(job, video, (), None)
-        if sort_by == "NAME":
+        if sort_by == "INDEX":
+            everything = [json.loads(p) for _, p in tx.job_results(job_id, 0, 10**9)]
+            everything.sort(key=lambda w: (w["Person"]["Index"], w["Timestamp"]))
+            rows = list(enumerate(everything[after : after + max_results + 1], start=after + 1))
+        elif sort_by == "NAME":
             # Name order is not the stored order: read every item (labels per sampled frame),
             # sort, and page by position.
             everything = [json.loads(p) for _, p in tx.job_results(job_id, 0, 10**9)]
@@ -200,7 +220,7 @@ def run_job(rt: Runtime, job: JobRecord, worker: str, report: Report) -> str:
     """Run a claimed job to SUCCEEDED or FAILED (the status returned). A video that cannot be
     read or decoded fails the job with a StatusMessage that says why."""
     request = json.loads(job.request)
-    caller = Caller(account=job.account)
+    caller = Caller(account=job.account, purpose=request.get(PURPOSE))
     info: VideoInfo | None = None
     try:
         ref = _video_ref(request)
@@ -210,7 +230,7 @@ def run_job(rt: Runtime, job: JobRecord, worker: str, report: Report) -> str:
             info = probe(path, max_seconds=rt.settings.max_video_seconds)
             if not report(0.0, info):
                 return IN_PROGRESS  # reclaimed by another worker; it owns the job now
-            items = ANALYSES[job.operation](rt, path, info, request, report)
+            items = ANALYSES[job.operation](rt, caller, path, info, request, report)
             n = 1  # results are numbered from 1; a NextToken holds the last number read
             batch: list[str] = []
             for item in items:
@@ -253,7 +273,7 @@ def _ticks(info: VideoInfo, report: Report, frames: Iterator[Any]) -> Iterator[A
 
 
 def _faces(
-    rt: Runtime, path: Path, info: VideoInfo, request: Wire, report: Report
+    rt: Runtime, caller: Caller, path: Path, info: VideoInfo, request: Wire, report: Report
 ) -> Iterator[Wire]:
     shape = _shape("GetFaceDetection", "Faces")
     extra = request.get("FaceAttributes") == "ALL"
@@ -265,7 +285,7 @@ def _faces(
 
 
 def _labels(
-    rt: Runtime, path: Path, info: VideoInfo, request: Wire, report: Report
+    rt: Runtime, caller: Caller, path: Path, info: VideoInfo, request: Wire, report: Report
 ) -> Iterator[Wire]:
     shape = _shape("GetLabelDetection", "Labels")
     settings = (request.get("Settings") or {}).get("GeneralLabels") or {}
@@ -284,7 +304,7 @@ def _labels(
 
 
 def _segments(
-    rt: Runtime, path: Path, info: VideoInfo, request: Wire, report: Report
+    rt: Runtime, caller: Caller, path: Path, info: VideoInfo, request: Wire, report: Report
 ) -> Iterator[Wire]:
     from candor.inference.shots import detect_shots
 
@@ -293,8 +313,90 @@ def _segments(
         yield to_wire(shape, shot, "Segments")  # type: ignore[misc]
 
 
-ANALYSES: dict[str, Callable[[Runtime, Path, VideoInfo, Wire, Report], Iterator[Wire]]] = {
+def _check_search(tx: CatalogTx, caller: Caller, request: Wire) -> None:
+    """The collection exists for this caller and its policy allows the search (refusals are
+    audited, as for image search)."""
+    record = require(tx, caller, request["CollectionId"])
+    threshold = float(request.get("FaceMatchThreshold", 80.0))
+    refusal = policy_of(tx, record).search_refusal(caller, threshold, record.collection_id)
+    if refusal is not None:
+        audit.append(
+            tx,
+            caller,
+            AuditEvent(
+                operation="StartFaceSearch",
+                collection=record.collection_id,
+                threshold=threshold,
+                outcome=f"refused: {refusal}",
+            ),
+        )
+        raise PolicyRefusal(refusal)
+
+
+def _face_search(
+    rt: Runtime, caller: Caller, path: Path, info: VideoInfo, request: Wire, report: Report
+) -> Iterator[Wire]:
+    """Every face of each sampled frame, with its track Index (restarted at each shot) and the
+    collection faces it matches at FaceMatchThreshold. One audit record for the whole job."""
+    from candor.inference.shots import detect_shots
+    from candor.inference.tracking import FaceTracks
+
+    shape = _shape("GetFaceSearch", "Persons")
+    collection_id = request["CollectionId"]
+    threshold = float(request.get("FaceMatchThreshold", 80.0))
+    rate = rt.settings.video_sample_rate
+    cuts = [shot.start_frame_number for shot in detect_shots(path, info.frame_rate)][1:]
+    tracks = FaceTracks(1.0 / rate)
+    matched: dict[str, float] = {}
+    searched = 0
+    for frame in _ticks(info, report, sample(path, rate=rate)):
+        while cuts and frame.index >= cuts[0]:
+            tracks.cut()
+            cuts.pop(0)
+        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
+        faces = [f for f in rt.faces.analyze(frame.pixels, embed=True) if f.embedding]
+        details = [to_face_detail(f, decoded) for f in faces]
+        indices = tracks.assign([d.bounding_box for d in details])
+        items = []
+        with rt.catalog.transaction() as tx:
+            record = require(tx, caller, collection_id)
+            policy = policy_of(tx, record)
+            for face, detail, index in zip(faces, details, indices, strict=True):
+                assert face.embedding is not None
+                found = search_matches(
+                    rt, tx, record, face.embedding.data, threshold=threshold,
+                    max_faces=DEFAULT_MAX_FACES, policy=policy,
+                )
+                searched += 1
+                for m in found:
+                    matched[m.face.face_id] = max(m.similarity, matched.get(m.face.face_id, 0.0))
+                items.append({
+                    "Timestamp": frame.timestamp_millis,
+                    "Person": {"Index": index, "BoundingBox": detail.bounding_box, "Face": detail},
+                    "FaceMatches": found,
+                })
+        for item in items:
+            yield to_wire(shape, item, "Persons")  # type: ignore[misc]
+    with rt.catalog.transaction(write=True) as tx:
+        audit.append(
+            tx,
+            caller,
+            AuditEvent(
+                operation="StartFaceSearch",
+                collection=collection_id,
+                threshold=threshold,
+                max_faces=DEFAULT_MAX_FACES,
+                match_count=len(matched),
+                top_similarity=max(matched.values(), default=None),
+                face_ids=tuple(sorted(matched)),
+                detail={"video": request["Video"]["S3Object"], "faces_searched": searched},
+            ),
+        )
+
+
+ANALYSES: dict[str, Callable[[Runtime, Caller, Path, VideoInfo, Wire, Report], Iterator[Wire]]] = {
     "StartFaceDetection": _faces,
+    "StartFaceSearch": _face_search,
     "StartLabelDetection": _labels,
     "StartSegmentDetection": _segments,
 }

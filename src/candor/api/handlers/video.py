@@ -43,9 +43,12 @@ def _get(operation: str) -> Handler:
             members["SelectedSegmentTypes"] = [{"Type": "SHOT", "ModelVersion": "scenedetect"}]
         else:
             members["VideoMetadata"] = page.video
-            members[{"GetFaceDetection": "Faces", "GetLabelDetection": "Labels"}[operation]] = (
-                page.items
-            )
+            member = {
+                "GetFaceDetection": "Faces",
+                "GetFaceSearch": "Persons",
+                "GetLabelDetection": "Labels",
+            }[operation]
+            members[member] = page.items
         if operation == "GetLabelDetection":
             members["LabelModelVersion"] = rt.classifier.name
         return output(operation, **members)
