@@ -65,7 +65,7 @@ def detect_shots(path: Path, fps: float | None = None) -> Iterator[Segment]:
     """The video's shots in order."""
     from scenedetect import ContentDetector, SceneManager, StatsManager, open_video
 
-    video = open_video(str(path), backend="pyav")
+    video = open_video(str(path), backend="pyav", threading_mode="AUTO")
     rate = float(fps or video.frame_rate)
     stats = StatsManager()
     manager = SceneManager(stats_manager=stats)
