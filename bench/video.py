@@ -30,6 +30,8 @@ JOBS = {
     "faces": ("StartFaceDetection", {}),
     "labels": ("StartLabelDetection", {}),
     "segments": ("StartSegmentDetection", {"SegmentTypes": ["SHOT"]}),
+    "text": ("StartTextDetection", {}),
+    "moderation": ("StartContentModeration", {}),
 }
 
 
@@ -50,6 +52,8 @@ def throughput(rate: float) -> list[tuple[str, str, float, float]]:
         rt = Runtime(settings)
         rt.faces.detect(__import__("numpy").zeros((64, 64, 3), "uint8"))  # load models first
         rt.classifier.probabilities(__import__("numpy").zeros((64, 64, 3), "uint8"))
+        rt.ocr.read(__import__("numpy").zeros((64, 64, 3), "uint8"))
+        rt.nudity.detect(__import__("numpy").zeros((64, 64, 3), "uint8"))
         for kind, (operation, extra) in JOBS.items():
             for name in CLIPS:
                 request = {"Video": {"S3Object": {"Bucket": "clips", "Name": name}}, **extra}

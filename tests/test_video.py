@@ -248,3 +248,22 @@ def test_face_search_is_refused_where_the_policy_says_so(video_client: Any) -> N
         client.start_face_search(Video=_video("hamilton.mp4"), CollectionId="strict")
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.start_face_search(Video=_video("hamilton.mp4"), CollectionId="absent")
+
+
+def test_text_and_moderation_jobs(video_client: Any) -> None:
+    client, rt = video_client
+    shutil.copy(SCENES / "counter.mp4", rt.settings.media_dir / "clips" / "counter.mp4")
+    text_job = client.start_text_detection(Video=_video("counter.mp4"))["JobId"]
+    moderation_job = client.start_content_moderation(Video=_video("hamilton.mp4"), MinConfidence=60)["JobId"]
+    while jobs.run_one(rt, "w") is not None:
+        pass
+    found = client.get_text_detection(JobId=text_job)
+    assert found["JobStatus"] == "SUCCEEDED" and found["TextModelVersion"]
+    lines = [d for d in found["TextDetections"] if d["TextDetection"]["Type"] == "LINE"]
+    # counter.mp4 prints each frame's number: the frames sampled at 0, 0.5, 1.0 … s show 1, 6, 11 …
+    texts = " ".join(d["TextDetection"]["DetectedText"] for d in lines)
+    assert lines and any(str(n) in texts for n in (6, 11, 16, 21, 26)), texts
+    assert [d["Timestamp"] for d in found["TextDetections"]] == sorted(d["Timestamp"] for d in found["TextDetections"])
+    mod = client.get_content_moderation(JobId=moderation_job, SortBy="NAME")
+    assert mod["JobStatus"] == "SUCCEEDED" and mod["ModerationModelVersion"]
+    assert all(x["ModerationLabel"]["Confidence"] >= 60 for x in mod["ModerationLabels"])

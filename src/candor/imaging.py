@@ -32,8 +32,6 @@ MIN_SIDE = 80
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
-ImageInput = bytes | S3Ref
-
 
 @dataclass(frozen=True, eq=False)
 class DecodedImage:
@@ -52,6 +50,11 @@ class DecodedImage:
         return int(self.pixels.shape[1])
 
 
+# What services take as an image: the request's bytes, an S3 reference, or pixels already
+# decoded (a video frame).
+ImageInput = bytes | S3Ref | DecodedImage
+
+
 def sniff_format(data: bytes) -> str | None:
     if data.startswith(_JPEG_MAGIC):
         return "JPEG"
@@ -64,7 +67,9 @@ def load_image(
     image: ImageInput, media: MediaSource | None, *, max_pixels: int, account: str
 ) -> DecodedImage:
     """Resolve, check and decode an image given as bytes or as an S3 reference (read as
-    ``account`` may read it)."""
+    ``account`` may read it); already decoded pixels pass through."""
+    if isinstance(image, DecodedImage):
+        return image
     if isinstance(image, S3Ref):
         if media is None:
             raise InvalidParameterException("S3Object images need a media source; none is set")

@@ -17,6 +17,8 @@ KINDS = {
     "detect-faces": ("StartFaceDetection", "GetFaceDetection"),
     "detect-labels": ("StartLabelDetection", "GetLabelDetection"),
     "detect-segments": ("StartSegmentDetection", "GetSegmentDetection"),
+    "detect-text": ("StartTextDetection", "GetTextDetection"),
+    "detect-moderation-labels": ("StartContentModeration", "GetContentModeration"),
 }
 GET_OF_START = {start: get for start, get in KINDS.values()}
 
@@ -105,7 +107,9 @@ def _print_results(args: argparse.Namespace, rt: Any, get: str, job_id: str) -> 
     body: wire.Wire = {}
     items: list[wire.Wire] = []
     member = {"GetFaceDetection": "Faces", "GetLabelDetection": "Labels",
-              "GetSegmentDetection": "Segments"}[get]
+              "GetSegmentDetection": "Segments", "GetFaceSearch": "Persons",
+              "GetTextDetection": "TextDetections",
+              "GetContentModeration": "ModerationLabels"}[get]
     token = None
     while True:
         params: wire.Wire = {"JobId": job_id, "MaxResults": 1000}
@@ -131,9 +135,21 @@ def _print_results(args: argparse.Namespace, rt: Any, get: str, job_id: str) -> 
                 f = x["Face"]
                 lines.append(f"{x['Timestamp']:>8} ms  face {f['Confidence']:6.2f}  "
                              f"{wire.box(f['BoundingBox'])}")
-            elif member == "Labels":
-                lines.append(f"{x['Timestamp']:>8} ms  {x['Label']['Confidence']:6.2f}  "
-                             f"{x['Label']['Name']}")
+            elif member in ("Labels", "ModerationLabels"):
+                label = x["Label" if member == "Labels" else "ModerationLabel"]
+                lines.append(f"{x['Timestamp']:>8} ms  {label['Confidence']:6.2f}  "
+                             f"{label['Name']}")
+            elif member == "TextDetections":
+                t = x["TextDetection"]
+                if t["Type"] == "LINE":
+                    lines.append(f"{x['Timestamp']:>8} ms  {t['Confidence']:6.2f}  "
+                                 f"{t['DetectedText']}")
+            elif member == "Persons":
+                p, matches = x["Person"], x.get("FaceMatches") or []
+                best = max((m["Similarity"] for m in matches), default=None)
+                lines.append(f"{x['Timestamp']:>8} ms  person {p['Index']:>3}  "
+                             f"{wire.box(p['BoundingBox'])}  "
+                             + (f"match {best:.1f}" if best is not None else "no match"))
             else:
                 lines.append(f"shot {x['ShotSegment']['Index']:>3}  {x['StartTimecodeSMPTE']} → "
                              f"{x['EndTimecodeSMPTE']}  frames {x['StartFrameNumber']}–"
@@ -179,6 +195,9 @@ def add_parsers(sub: Any) -> None:
         "detect-faces": "faces in sampled frames (StartFaceDetection)",
         "detect-labels": "labels in sampled frames (StartLabelDetection)",
         "detect-segments": "shots, with SMPTE timecodes (StartSegmentDetection)",
+        "detect-text": "lines and words of text in sampled frames (StartTextDetection)",
+        "detect-moderation-labels": "moderation labels in sampled frames "
+        "(StartContentModeration)",
     }
     for name, text in helps.items():
         v = video.add_parser(name, help=text, description=text)

@@ -31,6 +31,7 @@ from candor.image_types import LabelFilters
 from candor.imaging import DecodedImage
 from candor.media import S3Ref
 from candor.runtime import Runtime
+from candor.services import moderation, text
 from candor.services.collections import require
 from candor.services.faces import to_face_detail
 from candor.services.labels import general_labels
@@ -52,6 +53,8 @@ GETTERS = {
     "StartFaceDetection": "GetFaceDetection",
     "StartFaceSearch": "GetFaceSearch",
     "StartLabelDetection": "GetLabelDetection",
+    "StartTextDetection": "GetTextDetection",
+    "StartContentModeration": "GetContentModeration",
     "StartSegmentDetection": "GetSegmentDetection",
 }
 STARTERS = {get: start for start, get in GETTERS.items()}
@@ -114,7 +117,7 @@ def _check_request(operation: str, request: Wire) -> None:
             raise InvalidParameterException(
                 f"FaceMatchThreshold must be between 0 and 100, got {threshold}"
             )
-    if operation == "StartLabelDetection":
+    if operation in ("StartLabelDetection", "StartContentModeration"):
         confidence = request.get("MinConfidence", 50.0)
         if not 0.0 <= float(confidence) <= 100.0:
             raise InvalidParameterException(
@@ -197,7 +200,8 @@ def get_job(
             # Name order is not the stored order: read every item (labels per sampled frame),
             # sort, and page by position.
             everything = [json.loads(p) for _, p in tx.job_results(job_id, 0, 10**9)]
-            everything.sort(key=lambda w: (w["Label"]["Name"], w["Timestamp"]))
+            member = "ModerationLabel" if "ModerationLabel" in (everything or [{}])[0] else "Label"
+            everything.sort(key=lambda w: (w[member]["Name"], w["Timestamp"]))
             rows = list(enumerate(everything[after : after + max_results + 1], start=after + 1))
         else:
             rows = [(n, json.loads(p)) for n, p in tx.job_results(job_id, after, max_results + 1)]
@@ -303,6 +307,38 @@ def _labels(
             yield to_wire(shape, item, "Labels")  # type: ignore[misc]
 
 
+def _text(
+    rt: Runtime, caller: Caller, path: Path, info: VideoInfo, request: Wire, report: Report
+) -> Iterator[Wire]:
+    """DetectText on each sampled frame (words and lines, Rekognition's 100-word limit each)."""
+    from candor.api.handlers.images import text_filters
+
+    shape = _shape("GetTextDetection", "TextDetections")
+    word_filter, regions = text_filters(request.get("Filters") or {})
+    for frame in _ticks(info, report, sample(path, rate=rt.settings.video_sample_rate)):
+        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
+        found = text.detect_text(rt, image=decoded, word_filter=word_filter, regions=regions)
+        for detection in found.detections:
+            item = {"Timestamp": frame.timestamp_millis, "TextDetection": detection}
+            yield to_wire(shape, item, "TextDetections")  # type: ignore[misc]
+
+
+def _moderation(
+    rt: Runtime, caller: Caller, path: Path, info: VideoInfo, request: Wire, report: Report
+) -> Iterator[Wire]:
+    """DetectModerationLabels on each sampled frame."""
+    shape = _shape("GetContentModeration", "ModerationLabels")
+    min_confidence = float(request.get("MinConfidence", moderation.DEFAULT_MIN_CONFIDENCE))
+    for frame in _ticks(info, report, sample(path, rate=rt.settings.video_sample_rate)):
+        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
+        found = moderation.detect_moderation_labels(
+            rt, image=decoded, min_confidence=min_confidence
+        )
+        for label in found.labels:
+            item = {"Timestamp": frame.timestamp_millis, "ModerationLabel": label}
+            yield to_wire(shape, item, "ModerationLabels")  # type: ignore[misc]
+
+
 def _segments(
     rt: Runtime, caller: Caller, path: Path, info: VideoInfo, request: Wire, report: Report
 ) -> Iterator[Wire]:
@@ -398,6 +434,8 @@ ANALYSES: dict[str, Callable[[Runtime, Caller, Path, VideoInfo, Wire, Report], I
     "StartFaceDetection": _faces,
     "StartFaceSearch": _face_search,
     "StartLabelDetection": _labels,
+    "StartTextDetection": _text,
+    "StartContentModeration": _moderation,
     "StartSegmentDetection": _segments,
 }
 

@@ -39,8 +39,8 @@ def _box(w: Wire) -> BoundingBox:
     )
 
 
-def detect_text(rt: Runtime, p: Wire, caller: Caller) -> Wire:
-    filters: Wire = p.get("Filters") or {}
+def text_filters(filters: Wire) -> tuple[WordFilter | None, tuple[Region, ...]]:
+    """DetectText's (and StartTextDetection's) Filters as a word filter and regions."""
     wf: Wire | None = filters.get("WordFilter")
     word_filter = None
     if wf is not None:
@@ -62,6 +62,11 @@ def detect_text(rt: Runtime, p: Wire, caller: Caller) -> Wire:
         )
         for r in filters.get("RegionsOfInterest") or ()
     )
+    return word_filter, regions
+
+
+def detect_text(rt: Runtime, p: Wire, caller: Caller) -> Wire:
+    word_filter, regions = text_filters(p.get("Filters") or {})
     result = text.detect_text(
         rt,
         image=image_input(p["Image"], "Image"),

@@ -47,10 +47,16 @@ def _get(operation: str) -> Handler:
                 "GetFaceDetection": "Faces",
                 "GetFaceSearch": "Persons",
                 "GetLabelDetection": "Labels",
+                "GetTextDetection": "TextDetections",
+                "GetContentModeration": "ModerationLabels",
             }[operation]
             members[member] = page.items
         if operation == "GetLabelDetection":
             members["LabelModelVersion"] = rt.classifier.name
+        if operation == "GetTextDetection":
+            members["TextModelVersion"] = rt.ocr.name
+        if operation == "GetContentModeration":
+            members["ModerationModelVersion"] = rt.nudity.name
         return output(operation, **members)
 
     return get
