@@ -267,3 +267,17 @@ def test_text_and_moderation_jobs(video_client: Any) -> None:
     mod = client.get_content_moderation(JobId=moderation_job, SortBy="NAME")
     assert mod["JobStatus"] == "SUCCEEDED" and mod["ModerationModelVersion"]
     assert all(x["ModerationLabel"]["Confidence"] >= 60 for x in mod["ModerationLabels"])
+
+
+def test_the_cli_starts_waits_and_prints(video_client: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from candor.cli import main
+
+    _, rt = video_client
+    root = ["--data-dir", str(rt.settings.data_dir)]
+    assert main([*root, "video", "detect-segments", "s3://clips/testvideo.mp4", "--wait", "--table"]) == 0
+    out = capsys.readouterr().out
+    assert "SUCCEEDED" in out and "frames 394–719" in out
+    assert main([*root, "video", "detect-faces", "s3://clips/notes.mp4", "--wait"]) == 1
+    assert json.loads(capsys.readouterr().out)["JobStatus"] == "FAILED"
+    assert main([*root, "video", "search-faces", "s3://clips/hamilton.mp4", "--collection", "none"]) != 0
+    assert "ResourceNotFoundException" in capsys.readouterr().err

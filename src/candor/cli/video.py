@@ -19,6 +19,7 @@ KINDS = {
     "detect-segments": ("StartSegmentDetection", "GetSegmentDetection"),
     "detect-text": ("StartTextDetection", "GetTextDetection"),
     "detect-moderation-labels": ("StartContentModeration", "GetContentModeration"),
+    "search-faces": ("StartFaceSearch", "GetFaceSearch"),
 }
 GET_OF_START = {start: get for start, get in KINDS.values()}
 
@@ -47,6 +48,9 @@ def cmd_start(args: argparse.Namespace, rt: Any) -> int:
         params["SegmentTypes"] = ["SHOT"]
     if start == "StartFaceDetection" and args.all:
         params["FaceAttributes"] = "ALL"
+    if start == "StartFaceSearch":
+        params["CollectionId"] = args.collection
+        params["FaceMatchThreshold"] = args.threshold
     job_id = wire.call(rt, start, params, purpose=args.purpose)["JobId"]
     if not args.wait:
         print(job_id)
@@ -198,6 +202,8 @@ def add_parsers(sub: Any) -> None:
         "detect-text": "lines and words of text in sampled frames (StartTextDetection)",
         "detect-moderation-labels": "moderation labels in sampled frames "
         "(StartContentModeration)",
+        "search-faces": "faces of sampled frames, tracked and searched in a collection "
+        "(StartFaceSearch)",
     }
     for name, text in helps.items():
         v = video.add_parser(name, help=text, description=text)
@@ -209,6 +215,10 @@ def add_parsers(sub: Any) -> None:
         v.add_argument("--token", help="ClientRequestToken: the same token starts one job")
         if name == "detect-faces":
             v.add_argument("--all", action="store_true", help="FaceAttributes=ALL")
+        if name == "search-faces":
+            v.add_argument("--collection", required=True, help="CollectionId to search")
+            v.add_argument("--threshold", type=float, default=80.0,
+                           help="FaceMatchThreshold, 0-100 (default 80; calibrated, see README)")
         v.add_argument("--table", action="store_true", help="with --wait: a readable table")
         v.set_defaults(func=cmd_start, needs_runtime=True)
     v = video.add_parser("get", help="a job's status and all its results",
