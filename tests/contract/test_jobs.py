@@ -40,8 +40,8 @@ def test_results_page_in_order_and_go_with_the_job(catalog: Catalog) -> None:
     with catalog.transaction(write=True) as tx:
         tx.insert_job(_job("j"))
         assert tx.claim_job("w", _now()) is not None
-        tx.add_job_results("j", 1, ["a", "b", "c"])
-        tx.add_job_results("j", 4, ["d"])
+        assert tx.add_job_results("j", "w", 1, ["a", "b", "c"])
+        assert tx.add_job_results("j", "w", 4, ["d"])
         assert tx.job_results("j", 0, 2) == [(1, "a"), (2, "b")]
         assert tx.job_results("j", 2, 10) == [(3, "c"), (4, "d")]
         assert tx.heartbeat("j", "w", 0.5, '{"codec": "h264"}')
@@ -58,13 +58,15 @@ def test_a_stale_job_is_reclaimed_with_its_partial_results_dropped(catalog: Cata
     with catalog.transaction(write=True) as tx:
         tx.insert_job(_job("j"))
         assert tx.claim_job("dead", _now()) is not None
-        tx.add_job_results("j", 1, ["partial"])
+        assert tx.add_job_results("j", "dead", 1, ["partial"])
     with catalog.transaction(write=True) as tx:
         assert tx.claim_job("live", _now() - timedelta(seconds=60)) is None  # still fresh
         again = tx.claim_job("live", _now() + timedelta(seconds=1))
         assert again is not None and again.worker == "live" and again.attempts == 2
         assert tx.job_results("j", 0, 10) == []
         assert not tx.heartbeat("j", "dead", 0.9, None)
+        assert not tx.add_job_results("j", "dead", 2, ["late"])  # the dead worker writes nothing
+        assert tx.job_results("j", 0, 10) == []
 
 
 def test_concurrent_workers_never_claim_the_same_job(catalog: Catalog) -> None:

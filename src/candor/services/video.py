@@ -27,7 +27,6 @@ from candor.errors import (
     ResourceNotFoundException,
     ServiceError,
 )
-from candor.image_types import LabelFilters
 from candor.imaging import DecodedImage
 from candor.media import S3Ref
 from candor.runtime import Runtime
@@ -42,10 +41,14 @@ from candor.services.search import matches as search_matches
 from candor.storage.catalog import CatalogTx
 from candor.storage.jobs import FAILED, IN_PROGRESS, QUEUED, SUCCEEDED, JobRecord, NewJob
 from candor.types import Caller
-from candor.video import VideoError, VideoInfo, probe, sample
+from candor.video import Frame, VideoError, VideoInfo, probe, sample
 
 Wire = dict[str, Any]
 log = logging.getLogger("candor.jobs")
+
+
+class JobLost(Exception):
+    """The job was reclaimed by another worker (this one looked dead): stop, write nothing."""
 Report = Callable[[float, "VideoInfo | None"], bool]  # progress 0..1 → keep going?
 
 # Start* operation → the Get* that reads it.
@@ -192,16 +195,11 @@ def get_job(
         after = int(decode_token(kind, next_token) or 0)
         if job.status != SUCCEEDED:
             return JobPage(job, video, (), None)
-        if sort_by == "INDEX":
-            everything = [json.loads(p) for _, p in tx.job_results(job_id, 0, 10**9)]
-            everything.sort(key=lambda w: (w["Person"]["Index"], w["Timestamp"]))
-            rows = list(enumerate(everything[after : after + max_results + 1], start=after + 1))
-        elif sort_by == "NAME":
-            # Name order is not the stored order: read every item (labels per sampled frame),
+        if sort_by in _ORDERS:
+            # Not the stored order: read every item (one per face or label per sampled frame),
             # sort, and page by position.
             everything = [json.loads(p) for _, p in tx.job_results(job_id, 0, 10**9)]
-            member = "ModerationLabel" if "ModerationLabel" in (everything or [{}])[0] else "Label"
-            everything.sort(key=lambda w: (w[member]["Name"], w["Timestamp"]))
+            everything.sort(key=_ORDERS[sort_by])
             rows = list(enumerate(everything[after : after + max_results + 1], start=after + 1))
         else:
             rows = [(n, json.loads(p)) for n, p in tx.job_results(job_id, after, max_results + 1)]
@@ -209,6 +207,17 @@ def get_job(
     rows = rows[:max_results]
     token = encode_token(kind, rows[-1][0]) if more and rows else None
     return JobPage(job, video, tuple(item for _, item in rows), token)
+
+
+def _by_name(item: Wire) -> tuple[str, int]:
+    label = item.get("Label") or item["ModerationLabel"]
+    return str(label["Name"]), int(item["Timestamp"])
+
+
+_ORDERS: dict[str, Callable[[Wire], tuple[Any, int]]] = {
+    "INDEX": lambda item: (item["Person"]["Index"], item["Timestamp"]),
+    "NAME": _by_name,
+}
 
 
 # --- running a job (workers) ------------------------------------------------------------------
@@ -233,18 +242,21 @@ def run_job(rt: Runtime, job: JobRecord, worker: str, report: Report) -> str:
         ) as path:
             info = probe(path, max_seconds=rt.settings.max_video_seconds)
             if not report(0.0, info):
-                return IN_PROGRESS  # reclaimed by another worker; it owns the job now
+                raise JobLost
             items = ANALYSES[job.operation](rt, caller, path, info, request, report)
             n = 1  # results are numbered from 1; a NextToken holds the last number read
             batch: list[str] = []
             for item in items:
                 batch.append(json.dumps(item, separators=(",", ":")))
                 if len(batch) >= RESULT_BATCH:
-                    _store(rt, job, n, batch)
+                    _store(rt, job, worker, n, batch)
                     n += len(batch)
                     batch = []
-            _store(rt, job, n, batch)
+            _store(rt, job, worker, n, batch)
         status, message = SUCCEEDED, None
+    except JobLost:
+        log.warning("job %s was reclaimed from %s; its new worker has it", job.job_id, worker)
+        return IN_PROGRESS
     except VideoError as exc:
         status, message = FAILED, f"Unable to analyse s3://{ref.bucket}/{ref.name}: {exc}"
     except ServiceError as exc:  # the video is missing, too large, or the request is wrong
@@ -259,21 +271,27 @@ def run_job(rt: Runtime, job: JobRecord, worker: str, report: Report) -> str:
     return status
 
 
-def _store(rt: Runtime, job: JobRecord, first: int, batch: list[str]) -> None:
+def _store(rt: Runtime, job: JobRecord, worker: str, first: int, batch: list[str]) -> None:
     if batch:
         with rt.catalog.transaction(write=True) as tx:
-            tx.add_job_results(job.job_id, first, batch)
+            if not tx.add_job_results(job.job_id, worker, first, batch):
+                raise JobLost
 
 
 def _shape(operation: str, member: str) -> Any:
     return operation_model(operation).output_shape.members[member].member
 
 
-def _ticks(info: VideoInfo, report: Report, frames: Iterator[Any]) -> Iterator[Any]:
+def _frames(
+    rt: Runtime, path: Path, info: VideoInfo, report: Report
+) -> Iterator[tuple[Frame, DecodedImage]]:
+    """The sampled frames, each also as a decoded image for the image services, with progress
+    reported as they go (JobLost when the job was taken away)."""
     total = max(1, info.duration_millis)
-    for frame in frames:
-        report(min(0.99, frame.timestamp_millis / total), None)
-        yield frame
+    for frame in sample(path, rate=rt.settings.video_sample_rate):
+        if not report(min(0.99, frame.timestamp_millis / total), None):
+            raise JobLost
+        yield frame, DecodedImage(pixels=frame.pixels, format="video", sha256="")
 
 
 def _faces(
@@ -281,8 +299,7 @@ def _faces(
 ) -> Iterator[Wire]:
     shape = _shape("GetFaceDetection", "Faces")
     extra = request.get("FaceAttributes") == "ALL"
-    for frame in _ticks(info, report, sample(path, rate=rt.settings.video_sample_rate)):
-        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
+    for frame, decoded in _frames(rt, path, info, report):
         for face in rt.faces.analyze(frame.pixels, all_attributes=extra):
             item = {"Timestamp": frame.timestamp_millis, "Face": to_face_detail(face, decoded)}
             yield to_wire(shape, item, "Faces")  # type: ignore[misc]
@@ -292,16 +309,11 @@ def _labels(
     rt: Runtime, caller: Caller, path: Path, info: VideoInfo, request: Wire, report: Report
 ) -> Iterator[Wire]:
     shape = _shape("GetLabelDetection", "Labels")
-    settings = (request.get("Settings") or {}).get("GeneralLabels") or {}
-    filters = LabelFilters(
-        include=tuple(settings.get("LabelInclusionFilters") or ()),
-        exclude=tuple(settings.get("LabelExclusionFilters") or ()),
-        include_categories=tuple(settings.get("LabelCategoryInclusionFilters") or ()),
-        exclude_categories=tuple(settings.get("LabelCategoryExclusionFilters") or ()),
-    )
+    from candor.api.handlers.images import label_filters
+
+    filters = label_filters((request.get("Settings") or {}).get("GeneralLabels") or {})
     min_confidence = float(request.get("MinConfidence", 50.0))
-    for frame in _ticks(info, report, sample(path, rate=rt.settings.video_sample_rate)):
-        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
+    for frame, decoded in _frames(rt, path, info, report):
         for label in general_labels(rt, decoded, min_confidence=min_confidence, filters=filters):
             item = {"Timestamp": frame.timestamp_millis, "Label": label}
             yield to_wire(shape, item, "Labels")  # type: ignore[misc]
@@ -315,8 +327,7 @@ def _text(
 
     shape = _shape("GetTextDetection", "TextDetections")
     word_filter, regions = text_filters(request.get("Filters") or {})
-    for frame in _ticks(info, report, sample(path, rate=rt.settings.video_sample_rate)):
-        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
+    for frame, decoded in _frames(rt, path, info, report):
         found = text.detect_text(rt, image=decoded, word_filter=word_filter, regions=regions)
         for detection in found.detections:
             item = {"Timestamp": frame.timestamp_millis, "TextDetection": detection}
@@ -329,8 +340,7 @@ def _moderation(
     """DetectModerationLabels on each sampled frame."""
     shape = _shape("GetContentModeration", "ModerationLabels")
     min_confidence = float(request.get("MinConfidence", moderation.DEFAULT_MIN_CONFIDENCE))
-    for frame in _ticks(info, report, sample(path, rate=rt.settings.video_sample_rate)):
-        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
+    for frame, decoded in _frames(rt, path, info, report):
         found = moderation.detect_moderation_labels(
             rt, image=decoded, min_confidence=min_confidence
         )
@@ -380,16 +390,14 @@ def _face_search(
     shape = _shape("GetFaceSearch", "Persons")
     collection_id = request["CollectionId"]
     threshold = float(request.get("FaceMatchThreshold", 80.0))
-    rate = rt.settings.video_sample_rate
     cuts = [shot.start_frame_number for shot in detect_shots(path, info.frame_rate)][1:]
-    tracks = FaceTracks(1.0 / rate)
+    tracks = FaceTracks(1.0 / rt.settings.video_sample_rate)
     matched: dict[str, float] = {}
     searched = 0
-    for frame in _ticks(info, report, sample(path, rate=rate)):
+    for frame, decoded in _frames(rt, path, info, report):
         while cuts and frame.index >= cuts[0]:
             tracks.cut()
             cuts.pop(0)
-        decoded = DecodedImage(pixels=frame.pixels, format="video", sha256="")
         faces = [f for f in rt.faces.analyze(frame.pixels, embed=True) if f.embedding]
         details = [to_face_detail(f, decoded) for f in faces]
         indices = tracks.assign([d.bounding_box for d in details])

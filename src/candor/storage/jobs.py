@@ -70,8 +70,9 @@ class JobTx(Protocol):
         """Record progress; False when ``worker`` no longer holds the job (it was reclaimed)."""
         ...
 
-    def add_job_results(self, job_id: str, first: int, items: Sequence[str]) -> None:
-        """Append result items numbered ``first``, ``first + 1``, …"""
+    def add_job_results(self, job_id: str, worker: str, first: int, items: Sequence[str]) -> bool:
+        """Append result items numbered ``first``, ``first + 1``, … while ``worker`` holds the
+        job; False (and nothing written) once it was reclaimed by another."""
         ...
 
     def job_results(self, job_id: str, after: int, limit: int) -> list[tuple[int, str]]:

@@ -473,11 +473,18 @@ class SqliteCatalogTx:
         )
         return cur.rowcount == 1
 
-    def add_job_results(self, job_id: str, first: int, items: Sequence[str]) -> None:
+    def add_job_results(self, job_id: str, worker: str, first: int, items: Sequence[str]) -> bool:
+        held = self.conn.execute(
+            "SELECT 1 FROM jobs WHERE job_id = ? AND worker = ? AND status = ?",
+            (job_id, worker, IN_PROGRESS),
+        ).fetchone()
+        if held is None:
+            return False
         self.conn.executemany(
             "INSERT INTO job_results (job_id, n, payload) VALUES (?, ?, ?)",
             [(job_id, first + i, item) for i, item in enumerate(items)],
         )
+        return True
 
     def job_results(self, job_id: str, after: int, limit: int) -> list[tuple[int, str]]:
         rows = self.conn.execute(

@@ -10,6 +10,16 @@ from candor.services import labels, moderation, text
 from candor.types import BoundingBox, Caller
 
 
+def label_filters(general: Wire) -> LabelFilters:
+    """Settings.GeneralLabels of DetectLabels (and StartLabelDetection) as LabelFilters."""
+    return LabelFilters(
+        include=tuple(general.get("LabelInclusionFilters") or ()),
+        exclude=tuple(general.get("LabelExclusionFilters") or ()),
+        include_categories=tuple(general.get("LabelCategoryInclusionFilters") or ()),
+        exclude_categories=tuple(general.get("LabelCategoryExclusionFilters") or ()),
+    )
+
+
 def detect_labels(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     settings: Wire = p.get("Settings") or {}
     general: Wire = settings.get("GeneralLabels") or {}
@@ -17,12 +27,7 @@ def detect_labels(rt: Runtime, p: Wire, caller: Caller) -> Wire:
     result = labels.detect_labels(
         rt,
         image=image_input(p["Image"], "Image"),
-        filters=LabelFilters(
-            include=tuple(general.get("LabelInclusionFilters") or ()),
-            exclude=tuple(general.get("LabelExclusionFilters") or ()),
-            include_categories=tuple(general.get("LabelCategoryInclusionFilters") or ()),
-            exclude_categories=tuple(general.get("LabelCategoryExclusionFilters") or ()),
-        ),
+        filters=label_filters(general),
         caller=caller,
         **given(p, max_labels="MaxLabels", min_confidence="MinConfidence", features="Features"),
         **given(properties, max_dominant_colors="MaxDominantColors"),
