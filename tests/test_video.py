@@ -281,3 +281,66 @@ def test_the_cli_starts_waits_and_prints(video_client: Any, capsys: pytest.Captu
     assert json.loads(capsys.readouterr().out)["JobStatus"] == "FAILED"
     assert main([*root, "video", "search-faces", "s3://clips/hamilton.mp4", "--collection", "none"]) != 0
     assert "ResourceNotFoundException" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_sigkilled_worker_process_job_is_finished_by_another(video_client: Any) -> None:
+    """A real ``candor worker`` process is killed with SIGKILL after it has stored part of a
+    job's results; another worker restarts the job and the results are exactly those of an
+    uninterrupted run: none missing, none twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    client, rt = video_client
+    rate = 10.0  # labels on 10 frames a second: several result batches for a 9-s clip
+    rt.settings = Settings(data_dir=rt.settings.data_dir, video_sample_rate=rate)
+    killed = client.start_label_detection(Video=_video("hamilton.mp4"))["JobId"]
+    env = {**os.environ, "CANDOR_DATA_DIR": str(rt.settings.data_dir),
+           "CANDOR_VIDEO_SAMPLE_RATE": str(rate)}
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "candor"), "worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with rt.catalog.transaction() as tx:
+                if tx.job_results(killed, 0, 1):
+                    break
+            assert proc.poll() is None, "the worker process exited before storing results"
+            time.sleep(0.05)
+        else:
+            pytest.fail("the worker stored no results within 120 s")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    with rt.catalog.transaction() as tx:
+        stored = len(tx.job_results(killed, 0, 100_000))
+        job = tx.job("admin", killed)
+    assert job is not None and job.status == "IN_PROGRESS" and job.worker != "second"
+
+    later = datetime.now(timezone.utc) + timedelta(seconds=rt.settings.job_stale_after + 1)
+    with rt.catalog.transaction(write=True) as tx:
+        taken = tx.claim_job("second", later)
+    assert taken is not None and taken.job_id == killed and taken.attempts == 2
+    jobs.run_one(rt, "second", job=taken)
+
+    reference = client.start_label_detection(Video=_video("hamilton.mp4"))["JobId"]
+    jobs.run_one(rt, "reference")
+
+    def every_label(job_id: str) -> list[tuple[int, str]]:
+        out, token = [], None
+        while True:
+            page = client.get_label_detection(JobId=job_id, MaxResults=1000,
+                                              **({"NextToken": token} if token else {}))
+            assert page["JobStatus"] == "SUCCEEDED"
+            out += [(x["Timestamp"], x["Label"]["Name"]) for x in page["Labels"]]
+            token = page.get("NextToken")
+            if not token:
+                return out
+
+    restarted, clean = every_label(killed), every_label(reference)
+    assert 0 < stored < len(clean), "the kill did not land mid-job"
+    assert len(set(restarted)) == len(restarted), "a result was stored twice"
+    assert restarted == clean, "the restarted job's results differ from an uninterrupted run"

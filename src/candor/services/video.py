@@ -63,7 +63,7 @@ GETTERS = {
 STARTERS = {get: start for start, get in GETTERS.items()}
 BIOMETRIC = {"StartFaceDetection", "StartFaceSearch"}
 PURPOSE = "CandorPurpose"  # the stated purpose, kept with the stored request
-RESULT_BATCH = 200
+RESULT_BATCH = 50
 MAX_PAGE = 1000
 
 
