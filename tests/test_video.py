@@ -157,6 +157,60 @@ def test_errors_refusals_and_isolation(video_client: Any) -> None:
         client.get_face_detection(JobId=bad, NextToken="bm90IG91cnM")
 
 
+def _moov_first(source: Path, target: Path) -> None:
+    """``source`` remuxed with its index at the front, as a streaming upload has it: a cut of
+    such a file still opens and decodes, up to the cut."""
+    import av
+
+    with av.open(str(source)) as src, av.open(str(target), "w", options={"movflags": "faststart"}) as out:
+        stream = out.add_stream_from_template(src.streams.video[0])
+        for packet in src.demux(src.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+
+
+def test_bad_videos_fail_their_jobs_with_a_reason(video_client: Any, tmp_path: Path) -> None:
+    import io
+    import wave
+
+    from PIL import Image
+
+    client, rt = video_client
+    clips = rt.settings.media_dir / "clips"
+    whole = HAMILTON.read_bytes()
+    (clips / "cut.mp4").write_bytes(whole[: len(whole) // 2])  # index at the end: unreadable
+    _moov_first(HAMILTON, tmp_path / "front.mp4")
+    front = (tmp_path / "front.mp4").read_bytes()
+    (clips / "cut-front.mp4").write_bytes(front[: len(front) // 2])  # decodes half, then stops
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 64), "gray").save(photo, "JPEG")
+    (clips / "photo.mp4").write_bytes(photo.getvalue())
+    (clips / "empty.mp4").write_bytes(b"")
+    with wave.open(str(clips / "sound.mp4"), "wb") as w:  # audio only
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 8000)
+    rt.settings = Settings(data_dir=rt.settings.data_dir, max_video_bytes=len(whole) - 1)
+    expected = {
+        "cut.mp4": "not a video this service can decode",
+        "cut-front.mp4": "looks truncated",
+        "photo.mp4": "'jpeg_pipe' is not supported; use MP4, MOV, MKV or AVI",
+        "empty.mp4": "not a video this service can decode",
+        "sound.mp4": "holds no video stream",
+        "hamilton.mp4": "VideoTooLargeException",
+    }
+    started = {n: client.start_label_detection(Video=_video(n))["JobId"] for n in expected}
+    while jobs.run_one(rt, "test-worker") is not None:
+        pass
+    for name, reason in expected.items():
+        got = client.get_label_detection(JobId=started[name])
+        assert got["JobStatus"] == "FAILED", name
+        assert reason in got["StatusMessage"], (name, got["StatusMessage"])
+        assert str(rt.settings.data_dir) not in got["StatusMessage"]
+
+
 def test_client_request_token_starts_one_job(video_client: Any) -> None:
     client, _ = video_client
     a = client.start_face_detection(Video=_video("hamilton.mp4"), ClientRequestToken="once")

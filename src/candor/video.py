@@ -18,6 +18,8 @@ from numpy.typing import NDArray
 
 # Containers Rekognition takes (MPEG-4, MOV) and the others this decoder reads as well.
 FORMATS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "mkv", "avi": "avi"}
+# Frames that stop this long (plus 2% of the stated duration) before the end: a truncated file.
+TRUNCATED_AFTER_S = 1.0
 
 
 class VideoError(Exception):
@@ -94,12 +96,7 @@ def probe(path: Path, *, max_seconds: float) -> VideoInfo:
                 "MKV or AVI"
             )
         rate = float(stream.average_rate or stream.guessed_rate or 0)
-        if stream.duration is not None and stream.time_base is not None:
-            seconds = float(stream.duration * stream.time_base)
-        elif container.duration is not None:
-            seconds = container.duration / 1_000_000
-        else:
-            seconds = 0.0
+        seconds = _stated_seconds(container, stream)
         if seconds > max_seconds:
             raise VideoError(
                 f"the video is {seconds:,.0f} s long; the limit is {max_seconds:,.0f} s"
@@ -148,8 +145,24 @@ def sample(path: Path, *, rate: float) -> Iterator[Frame]:
             if k:
                 pixels = np.ascontiguousarray(np.rot90(pixels, k))
             yield Frame(timestamp_millis=round(t * 1000), index=index, pixels=pixels)
+        stated = _stated_seconds(container, stream)
+        shown_until = 0.0 if start is None else t
+        if stated - shown_until > TRUNCATED_AFTER_S + 0.02 * stated:
+            raise VideoError(
+                f"the video's frames stop at {shown_until:,.1f} s of its stated {stated:,.1f} s; "
+                "the file looks truncated: upload it again"
+            )
     finally:
         container.close()
+
+
+def _stated_seconds(container: Any, stream: Any) -> float:
+    """The duration the container states (0 when it states none)."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration / 1_000_000)
+    return 0.0
 
 
 def _decode(container: Any, stream: Any) -> Iterator[Any]:
