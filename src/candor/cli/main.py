@@ -123,6 +123,12 @@ def cmd_models(args: argparse.Namespace) -> int:
         failed += not ok
         tag = "default" if model.default else "opt-in"
         print(f"{'ok ' if ok else 'BAD'} {model.name:45} {tag:8} {message}")
+    if not failed and not args.verify:
+        # The graphs rebuilt from weight files, made now so no first request waits for them.
+        from candor.inference import dlib_resnet, mobilenet
+
+        for build in (mobilenet.onnx_path, dlib_resnet.onnx_path):
+            print(f"ok  {build(settings.models_dir).name:45} default  built")
     print(f"models directory: {settings.models_dir}")
     return 1 if failed else 0
 

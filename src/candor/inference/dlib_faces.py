@@ -120,7 +120,9 @@ class ShapePredictor(_Lazy):
 
 
 class ResNetEmbedder(_Lazy):
-    """dlib's 128-D ResNet descriptor on the face aligned by its 5 points."""
+    """dlib's 128-D ResNet descriptor on the face aligned by its 5 points: dlib cuts the chip,
+    onnxruntime runs the network (:mod:`candor.inference.dlib_resnet`; equal to dlib's own
+    descriptors within 1e-6), all faces of an image in one batch."""
 
     name = EMBEDDING_MODEL
 
@@ -129,13 +131,33 @@ class ResNetEmbedder(_Lazy):
         self.models_dir = models_dir
 
     def load(self) -> Any:
-        path = path_for("dlib_face_recognition_resnet_model_v1.dat", self.models_dir)
-        return _dlib().face_recognition_model_v1(str(path))
+        from candor.inference import dlib_resnet
+        from candor.inference.onnx import load_session
 
-    def embed(self, image: RGBArray, box: PixelBox, points5: list[Point]) -> Embedding:
+        return load_session(dlib_resnet.onnx_path(self.models_dir))
+
+    def embed_many(
+        self, image: RGBArray, faces: list[tuple[PixelBox, list[Point]]]
+    ) -> list[Embedding]:
+        """One descriptor per (shape-predictor box, its 5 points), in order."""
+        from candor.inference import dlib_resnet
+
+        if not faces:
+            return []
         dlib = _dlib()
-        shape = dlib.full_object_detection(
-            _rect(box), [dlib.point(round(x), round(y)) for x, y in points5]
+        shapes = dlib.full_object_detections()
+        for box, points5 in faces:
+            shapes.append(
+                dlib.full_object_detection(
+                    _rect(box), [dlib.point(round(x), round(y)) for x, y in points5]
+                )
+            )
+        chips = dlib.get_face_chips(
+            image, shapes, size=dlib_resnet.CHIP, padding=dlib_resnet.CHIP_PADDING
         )
-        vec = np.asarray(self.get().compute_face_descriptor(image, shape), dtype=np.float32)
-        return Embedding(model=self.name, data=vec.astype("<f4").tobytes())
+        batch = dlib_resnet.chip_batch([np.asarray(c) for c in chips])
+        (vectors,) = self.get().run(["descriptor"], {"input": batch})
+        return [
+            Embedding(model=self.name, data=np.asarray(v, dtype="<f4").tobytes())
+            for v in vectors
+        ]
