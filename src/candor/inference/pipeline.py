@@ -6,6 +6,7 @@ every model inside loads on first use.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +51,11 @@ class AnalyzedFace:
 def make_detector(settings: Settings) -> FaceDetector:
     name = settings.face_detector
     if name == "mtcnn":
-        return MtcnnDetector(settings.models_dir, min_face=settings.min_face_size)
+        return MtcnnDetector(
+            settings.models_dir,
+            min_face=settings.min_face_size,
+            mirror_threshold=settings.face_mirror_check,
+        )
     hog = HogDetector(settings.hog_upsample)
     cnn = CnnDetector(settings.models_dir)
     if name == "hog":
@@ -118,11 +123,21 @@ class FacePipeline:
     ) -> list[AnalyzedFace]:
         if detections is None:
             detections = self.detect(image)
-        return [self._one(image, d, embed, all_attributes) for d in detections]
+        faces = [self._one(image, d, all_attributes) for d in detections]
+        if not embed:
+            return [face for face, _ in faces]
+        # Every face of the image goes through the descriptor network in one batch.
+        aligned = [(box, self.shape5.points(image, box)) for _, box in faces]
+        embeddings = self.embedder.embed_many(image, aligned)
+        return [
+            dataclasses.replace(face, embedding=e)
+            for (face, _), e in zip(faces, embeddings, strict=True)
+        ]
 
     def _one(
-        self, image: RGBArray, det: Detection, embed: bool, all_attributes: bool
-    ) -> AnalyzedFace:
+        self, image: RGBArray, det: Detection, all_attributes: bool
+    ) -> tuple[AnalyzedFace, PixelBox]:
+        """The face without its descriptor, and the box its shape predictors are run on."""
         if det.points5 is not None and det.probability is not None:
             points5, probability = list(det.points5), det.probability
         else:
@@ -144,12 +159,7 @@ class FacePipeline:
             mouth_open = geometry.threshold_confidence(
                 geometry.mouth_aspect_ratio(p68), geometry.MAR_THRESHOLD, 0.08
             )
-        embedding = None
-        if embed:
-            embedding = self.embedder.embed(
-                image, shape_box, self.shape5.points(image, shape_box)
-            )
-        return AnalyzedFace(
+        face = AnalyzedFace(
             box=det.box,
             confidence=100.0 * probability,
             detector=det.detector,
@@ -161,8 +171,9 @@ class FacePipeline:
             sharpness=geometry.sharpness(gray),
             eyes_open=eyes_open,
             mouth_open=mouth_open,
-            embedding=embedding,
+            embedding=None,
         )
+        return face, shape_box
 
 
 def embedding_distances(probe: Embedding, candidates: list[Embedding]) -> list[float]:
