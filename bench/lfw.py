@@ -90,13 +90,27 @@ def _embed_one(path: Path) -> tuple[str, bytes | None, str]:
     return str(path), face.embedding.data, face.detector
 
 
+# The code an embedding depends on: a change to any of these makes a new cache file.
+_PIPELINE_SOURCES = ("mtcnn.py", "onet.py", "pipeline.py", "dlib_faces.py", "dlib_resnet.py")
+
+
+def embeddings_cache(detector: str) -> Path:
+    """bench/out/embeddings-DETECTOR-DIGEST.npz, DIGEST from the face pipeline's source."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in _PIPELINE_SOURCES:
+        h.update((ROOT / "src/candor/inference" / name).read_bytes())
+    return OUT / f"embeddings-{detector}-{h.hexdigest()[:10]}.npz"
+
+
 def embed_images(
     paths: Iterable[Path], detector: str = "mtcnn", processes: int = 2
 ) -> dict[str, np.ndarray | None]:
     """Descriptor of the largest face in each image (None where none was found), cached in
     bench/out so the calibration and verification benches share one run."""
     paths = sorted(set(paths))
-    cache = OUT / f"embeddings-{detector}.npz"
+    cache = embeddings_cache(detector)
     have: dict[str, np.ndarray | None] = {}
     if cache.exists():
         z = np.load(cache, allow_pickle=False)

@@ -25,7 +25,7 @@ the cores to itself. The load average is printed at start and end: on a shared m
 wall-clock p99 mostly measures the other tenants.
 
 Vectors. Real: the LFW-dev descriptors of Candor's pipeline (MTCNN + dlib ResNet), from
-bench/out/embeddings-mtcnn.npz (computed by bench/lfw.py when missing, ~8 min; --real reads
+bench/out/embeddings-mtcnn-*.npz (computed by bench/lfw.py when missing, ~5 min; --real reads
 another such file), rows without a face dropped. One image of every identity with two or more is held out as a query; the rest go
 into the gallery. Synthetic, filling the gallery to size: identities drawn like the real ones —
 each identity's centre from a Gaussian fitted to the real identity means (mean and full

@@ -155,7 +155,8 @@ def main() -> int:
         rows.append((name, acc, sd, tar_at_fmr(d, same, 1e-3), at80, missing))
     random.seed(0)
     sample = random.sample(paths, min(args.speed_images, len(paths)))
-    candor_rate, fr_rate = speed(sample, args.detector)
+    if sample:
+        candor_rate, fr_rate = speed(sample, args.detector)
 
     print(f"LFW-dev, {len(pairs)} pairs ({same.sum()} same, {(~same).sum()} different), "
           f"{len(paths)} images; {platform.processor() or platform.machine()}, "
@@ -165,6 +166,8 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|")
     for name, acc, sd, tar, at80, missing in rows:
         print(f"| {name} | {acc:.2%} ± {sd:.2%} | {tar:.2%} | {at80:.2%} | {missing} |")
+    if not sample:
+        return 0
     print()
     print(f"| detect + embed, {len(sample)} images, 1 process | images/s |")
     print("|---|---:|")

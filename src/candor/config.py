@@ -51,6 +51,12 @@ class Settings:
         "Smallest face MTCNN looks for, in pixels of an image up to 1920x1080; for larger "
         "images it grows in proportion, as Rekognition documents for its own detector.",
     )
+    face_mirror_check: float = _setting(
+        0.8,
+        "MTCNN keeps a face only if O-Net also gives its mirror image at least this face "
+        "probability; it cuts the dog eyes, monkeys and bottles O-Net takes for faces "
+        "(bench/detection.py). 0 turns the check off.",
+    )
     hog_upsample: int = _setting(
         1, "Times the HOG detector upsamples the image; 1 finds faces down to about 40 px."
     )
@@ -147,6 +153,10 @@ class Settings:
             )
         if not 0 <= self.hog_upsample <= 3:
             raise ConfigurationError(f"hog_upsample must be 0..3, got {self.hog_upsample}")
+        if not 0.0 <= self.face_mirror_check < 1.0:
+            raise ConfigurationError(
+                f"face_mirror_check must be 0 (off) up to below 1, got {self.face_mirror_check}"
+            )
         if not 12 <= self.min_face_size <= 1000:
             raise ConfigurationError(f"min_face_size must be 12..1000, got {self.min_face_size}")
         if self.max_image_pixels < 80 * 80:
