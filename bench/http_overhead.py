@@ -3,10 +3,13 @@ in-process ``candor.Client``, same image, interleaved so both see the same machi
 
     python bench/http_overhead.py [--repeat 30] [--image PATH] [--workers N]
     python bench/http_overhead.py --clients 20 --seconds 20 --workers 2   # throughput
+    python bench/http_overhead.py --operation SearchFacesByImage --size 640x480 --clients 8 --workers 2
 
 Prints one markdown table (median and p90 latency in ms) and the ratio; the goal is ≤ 1.15×.
-With ``--clients N``, also DetectFaces requests/s from N concurrent boto3 clients (one thread
-each, keep-alive connections) over ``--seconds``, with every response checked.
+With ``--clients N``, also requests/s from N concurrent boto3 clients (one thread each,
+keep-alive connections) over ``--seconds``, with every response checked (a face found; for
+SearchFacesByImage, the enrolled face matched). ``--size WxH`` crops and scales the image to
+that size first. SearchFacesByImage searches a collection holding the image's own face.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=0, help="server workers (0: one per CPU)")
     parser.add_argument("--clients", type=int, default=0, help="also measure N concurrent clients")
     parser.add_argument("--seconds", type=float, default=20.0, help="throughput run length")
+    parser.add_argument("--operation", choices=["DetectFaces", "SearchFacesByImage"],
+                        default="DetectFaces")
+    parser.add_argument("--size", default="", help="crop and scale the image to WxH first")
     args = parser.parse_args()
 
     import boto3
@@ -73,6 +79,10 @@ def main() -> int:
     import candor
 
     image = args.image.read_bytes()
+    if args.size:
+        image = _sized(image, *(int(v) for v in args.size.split("x")))
+    op = _snake(args.operation)
+    extra = {"CollectionId": "bench"} if args.operation == "SearchFacesByImage" else {}
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
         proc, url, key, secret = start(data_dir, args.workers)
@@ -83,6 +93,9 @@ def main() -> int:
                 config=Config(retries={"max_attempts": 1}),
             )
             local = candor.Client(data_dir=data_dir)
+            if extra:  # the in-process client is the server's own account
+                rek.create_collection(CollectionId="bench")
+                rek.index_faces(CollectionId="bench", Image={"Bytes": image}, MaxFaces=1)
 
             # Load the models in every worker (concurrent calls land on different workers).
             workers = int(re.search(r"\((\d+) worker", (data_dir / "serve.out").read_text())
@@ -93,27 +106,28 @@ def main() -> int:
                 for _ in range(workers)
             ]
             for _ in range(2):
-                threads = [threading.Thread(target=c.detect_faces,
-                                            kwargs={"Image": {"Bytes": image}}) for c in warm]
+                threads = [threading.Thread(target=getattr(c, op),
+                                            kwargs={"Image": {"Bytes": image}, **extra})
+                           for c in warm]
                 for t in threads:
                     t.start()
                 for t in threads:
                     t.join()
             for c in warm:
                 c.close()
-            rek.detect_faces(Image={"Bytes": image})
-            local.detect_faces(Image={"Bytes": image})
+            getattr(rek, op)(Image={"Bytes": image}, **extra)
+            getattr(local, op)(Image={"Bytes": image}, **extra)
 
             times: dict[str, list[float]] = {"http": [], "inproc": []}
-            calls: dict[str, Any] = {"http": rek.detect_faces, "inproc": local.detect_faces}
+            calls: dict[str, Any] = {"http": getattr(rek, op), "inproc": getattr(local, op)}
             for _ in range(args.repeat):
                 for name, call in calls.items():
                     started = time.perf_counter()
-                    call(Image={"Bytes": image})
+                    call(Image={"Bytes": image}, **extra)
                     times[name].append((time.perf_counter() - started) * 1000)
             rek.close()
             throughput = (
-                _throughput(url, key, secret, image, args.clients, args.seconds)
+                _throughput(url, key, secret, image, op, extra, args.clients, args.seconds)
                 if args.clients else None
             )
         finally:
@@ -122,7 +136,8 @@ def main() -> int:
 
     med = {k: statistics.median(v) for k, v in times.items()}
     p90 = {k: percentile(v, 0.9) for k, v in times.items()}
-    print(f"DetectFaces on {args.image.name} ({len(image):,} bytes), {args.repeat} calls each, "
+    print(f"{args.operation} on {args.image.name}{' at ' + args.size if args.size else ''} "
+          f"({len(image):,} bytes), {args.repeat} calls each, "
           f"interleaved; server with {workers} workers\n")
     print("| path | median ms | p90 ms |")
     print("|---|---:|---:|")
@@ -133,13 +148,37 @@ def main() -> int:
           f"overhead {med['http'] - med['inproc']:.1f} ms per call")
     if throughput is not None:
         done, failed, seconds = throughput
-        print(f"\n{args.clients} concurrent boto3 clients, {seconds:.1f} s: {done} DetectFaces "
+        print(f"\n{args.clients} concurrent boto3 clients, {seconds:.1f} s: {done} {args.operation} "
               f"answered ({failed} failed) = {done / seconds:.2f} requests/s")
     return 0
 
 
+def _sized(data: bytes, width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image, ImageOps
+
+    out = io.BytesIO()
+    # Crop towards the top, where portraits keep the face.
+    ImageOps.fit(Image.open(io.BytesIO(data)).convert("RGB"), (width, height), centering=(0.5, 0.2)).save(
+        out, "JPEG", quality=90
+    )
+    return out.getvalue()
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+def _answered(response: dict[str, Any]) -> bool:
+    if "FaceMatches" in response:
+        return bool(response["FaceMatches"])
+    return bool(response["FaceDetails"])
+
+
 def _throughput(
-    url: str, key: str, secret: str, image: bytes, clients: int, seconds: float
+    url: str, key: str, secret: str, image: bytes, op: str, extra: dict[str, str],
+    clients: int, seconds: float,
 ) -> tuple[int, int, float]:
     import boto3
     from botocore.config import Config
@@ -157,7 +196,7 @@ def _throughput(
         )
         while time.monotonic() < stop:
             try:
-                if rek.detect_faces(Image={"Bytes": image})["FaceDetails"]:
+                if _answered(getattr(rek, op)(Image={"Bytes": image}, **extra)):
                     counts[i] += 1
                 else:
                     failures[i] += 1
