@@ -112,6 +112,18 @@ def test_face_detection_job_runs_and_pages_in_time_order(video_client: Any) -> N
     assert paged == faces
 
 
+def test_frames_analysed_on_several_threads_give_what_one_thread_gives(video_client: Any) -> None:
+    client, rt = video_client
+    results = {}
+    for threads in (1, 3):
+        rt.settings = Settings(data_dir=rt.settings.data_dir, video_threads=threads)
+        job_id = client.start_face_detection(Video=_video("hamilton.mp4"))["JobId"]
+        jobs.run_one(rt, f"worker-{threads}")
+        results[threads] = client.get_face_detection(JobId=job_id, MaxResults=1000)["Faces"]
+    assert len(results[1]) >= 15
+    assert results[3] == results[1]
+
+
 def test_segment_and_label_jobs(video_client: Any) -> None:
     client, rt = video_client
     seg = client.start_segment_detection(Video=_video("testvideo.mp4"), SegmentTypes=["SHOT"])

@@ -123,6 +123,11 @@ class Settings:
     video_sample_rate: float = _setting(
         2.0, "Frames per second of video that face and label detection analyse (at least 2)."
     )
+    video_threads: int = _setting(
+        2,
+        "Threads one video job analyses sampled frames on, in order (decoding runs beside "
+        "them); 1 analyses one frame at a time.",
+    )
     max_video_bytes: int = _setting(
         10 * 1024**3, "Largest stored video, in bytes (Rekognition's limit: 10 GB)."
     )
@@ -163,6 +168,8 @@ class Settings:
             raise ConfigurationError("max_image_pixels must be at least 6400")
         if not 0 <= self.port <= 65535:
             raise ConfigurationError(f"port must be 0..65535, got {self.port}")
+        if not 1 <= self.video_threads <= 64:
+            raise ConfigurationError(f"video_threads must be 1..64, got {self.video_threads}")
         if self.video_sample_rate < 2.0 or self.video_sample_rate > 60.0:
             raise ConfigurationError(
                 f"video_sample_rate must be 2..60 frames per second, got {self.video_sample_rate}"

@@ -39,19 +39,17 @@ def nms(boxes: Boxes, threshold: float, by_min: bool = False) -> list[int]:
         return []
     x0, y0, x1, y1, s = boxes.T
     area = (x1 - x0 + 1) * (y1 - y0 + 1)
-    order = list(np.argsort(-s))
+    order = np.argsort(-s)
     keep: list[int] = []
-    while order:
-        i = order.pop(0)
+    while len(order):
+        i = order[0]
         keep.append(int(i))
-        if not order:
-            break
-        rest = np.array(order)
+        rest = order[1:]
         w = np.maximum(0.0, np.minimum(x1[i], x1[rest]) - np.maximum(x0[i], x0[rest]) + 1)
         h = np.maximum(0.0, np.minimum(y1[i], y1[rest]) - np.maximum(y0[i], y0[rest]) + 1)
         inter = w * h
         denom = np.minimum(area[i], area[rest]) if by_min else area[i] + area[rest] - inter
-        order = [int(j) for j, o in zip(rest, inter / denom, strict=True) if o <= threshold]
+        order = rest[inter / denom <= threshold]
     return keep
 
 
@@ -162,8 +160,9 @@ class MtcnnDetector:
         the 7 false faces there."""
         if len(boxes) == 0:
             return []
+        pil = Image.fromarray(image)
         crops = np.stack(
-            [crop_resized(image, _square_box(b), 48)[:, ::-1].transpose(1, 0, 2) for b in boxes]
+            [crop_resized(pil, _square_box(b), 48)[:, ::-1].transpose(1, 0, 2) for b in boxes]
         )
         (prob,) = onet.run(["softmax_2"], {"input_3": _normalize(crops)})
         return [bool(p) for p in prob[:, 1] >= self.mirror_threshold]
@@ -232,9 +231,10 @@ class MtcnnDetector:
         as (n, 10) pixel coordinates: five x values, then five y values."""
         if len(boxes) == 0:
             return boxes, np.empty((0, 10))
+        pil = Image.fromarray(image)
         crops = np.stack(
             [
-                crop_resized(image, PixelBox(*map(float, b[:4])), size).transpose(1, 0, 2)
+                crop_resized(pil, PixelBox(*map(float, b[:4])), size).transpose(1, 0, 2)
                 for b in boxes
             ]
         )

@@ -83,15 +83,12 @@ def _square(box: PixelBox, *, scale: float, shift_up: float) -> PixelBox:
     return PixelBox(cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
-def crop_resized(image: RGBArray, box: PixelBox, size: int = _SIZE) -> Any:
-    """The box resampled to size x size; parts outside the image are black, as MTCNN pads."""
-    h, w = image.shape[:2]
+def crop_resized(image: RGBArray | Image.Image, box: PixelBox, size: int = _SIZE) -> Any:
+    """The box resampled to size x size; parts outside the image are black, as MTCNN pads.
+    Pass the image as a PIL image to cut many boxes from it without converting it each time."""
+    pil = image if isinstance(image, Image.Image) else Image.fromarray(image)
     left, top = int(np.floor(box.left)), int(np.floor(box.top))
     right, bottom = int(np.ceil(box.right)), int(np.ceil(box.bottom))
-    canvas = np.zeros((bottom - top, right - left, 3), dtype=np.uint8)
-    sx0, sy0 = max(left, 0), max(top, 0)
-    sx1, sy1 = min(right, w), min(bottom, h)
-    if sx1 > sx0 and sy1 > sy0:
-        canvas[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = image[sy0:sy1, sx0:sx1]
-    resized = Image.fromarray(canvas).resize((size, size), Image.Resampling.BILINEAR)
-    return np.asarray(resized)
+    # Pillow fills what lies outside the image with zeros: black.
+    crop = pil.crop((left, top, max(right, left + 1), max(bottom, top + 1)))
+    return np.asarray(crop.resize((size, size), Image.Resampling.BILINEAR))

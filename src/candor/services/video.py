@@ -11,11 +11,13 @@ import hashlib
 import json
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from candor import audit
 from candor.api.model import operation_model
@@ -294,14 +296,54 @@ def _frames(
         yield frame, DecodedImage(pixels=frame.pixels, format="video", sha256="")
 
 
+T = TypeVar("T")
+
+
+def _analysed(
+    rt: Runtime,
+    path: Path,
+    info: VideoInfo,
+    report: Report,
+    analyse: Callable[[DecodedImage], T],
+) -> Iterator[tuple[Frame, DecodedImage, T]]:
+    """The sampled frames with ``analyse`` applied to each, in frame order. ``video_threads``
+    frames are analysed at once (onnxruntime, dlib and Pillow release the GIL) while this
+    thread decodes the next; at most one frame more than that is held in memory."""
+    threads = rt.settings.video_threads
+    frames = _frames(rt, path, info, report)
+    if threads <= 1:
+        for frame, decoded in frames:
+            yield frame, decoded, analyse(decoded)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="candor-video") as pool:
+        pending: deque[tuple[Frame, DecodedImage, Future[T]]] = deque()
+        try:
+            for frame, decoded in frames:
+                pending.append((frame, decoded, pool.submit(analyse, decoded)))
+                if len(pending) > threads:
+                    done, image, result = pending.popleft()
+                    yield done, image, result.result()
+            while pending:
+                done, image, result = pending.popleft()
+                yield done, image, result.result()
+        finally:
+            for *_, result in pending:
+                result.cancel()
+
+
 def _faces(
     rt: Runtime, caller: Caller, path: Path, info: VideoInfo, request: Wire, report: Report
 ) -> Iterator[Wire]:
     shape = _shape("GetFaceDetection", "Faces")
     extra = request.get("FaceAttributes") == "ALL"
-    for frame, decoded in _frames(rt, path, info, report):
-        for face in rt.faces.analyze(frame.pixels, all_attributes=extra):
-            item = {"Timestamp": frame.timestamp_millis, "Face": to_face_detail(face, decoded)}
+
+    def analyse(decoded: DecodedImage) -> list[Any]:
+        faces = rt.faces.analyze(decoded.pixels, all_attributes=extra)
+        return [to_face_detail(face, decoded) for face in faces]
+
+    for frame, _, details in _analysed(rt, path, info, report, analyse):
+        for detail in details:
+            item = {"Timestamp": frame.timestamp_millis, "Face": detail}
             yield to_wire(shape, item, "Faces")  # type: ignore[misc]
 
 
@@ -313,8 +355,12 @@ def _labels(
 
     filters = label_filters((request.get("Settings") or {}).get("GeneralLabels") or {})
     min_confidence = float(request.get("MinConfidence", 50.0))
-    for frame, decoded in _frames(rt, path, info, report):
-        for label in general_labels(rt, decoded, min_confidence=min_confidence, filters=filters):
+
+    def analyse(decoded: DecodedImage) -> Any:
+        return general_labels(rt, decoded, min_confidence=min_confidence, filters=filters)
+
+    for frame, _, labels in _analysed(rt, path, info, report, analyse):
+        for label in labels:
             item = {"Timestamp": frame.timestamp_millis, "Label": label}
             yield to_wire(shape, item, "Labels")  # type: ignore[misc]
 
@@ -327,8 +373,11 @@ def _text(
 
     shape = _shape("GetTextDetection", "TextDetections")
     word_filter, regions = text_filters(request.get("Filters") or {})
-    for frame, decoded in _frames(rt, path, info, report):
-        found = text.detect_text(rt, image=decoded, word_filter=word_filter, regions=regions)
+
+    def analyse(decoded: DecodedImage) -> Any:
+        return text.detect_text(rt, image=decoded, word_filter=word_filter, regions=regions)
+
+    for frame, _, found in _analysed(rt, path, info, report, analyse):
         for detection in found.detections:
             item = {"Timestamp": frame.timestamp_millis, "TextDetection": detection}
             yield to_wire(shape, item, "TextDetections")  # type: ignore[misc]
@@ -340,10 +389,13 @@ def _moderation(
     """DetectModerationLabels on each sampled frame."""
     shape = _shape("GetContentModeration", "ModerationLabels")
     min_confidence = float(request.get("MinConfidence", moderation.DEFAULT_MIN_CONFIDENCE))
-    for frame, decoded in _frames(rt, path, info, report):
-        found = moderation.detect_moderation_labels(
+
+    def analyse(decoded: DecodedImage) -> Any:
+        return moderation.detect_moderation_labels(
             rt, image=decoded, min_confidence=min_confidence
         )
+
+    for frame, _, found in _analysed(rt, path, info, report, analyse):
         for label in found.labels:
             item = {"Timestamp": frame.timestamp_millis, "ModerationLabel": label}
             yield to_wire(shape, item, "ModerationLabels")  # type: ignore[misc]
@@ -394,12 +446,17 @@ def _face_search(
     tracks = FaceTracks(1.0 / rt.settings.video_sample_rate)
     matched: dict[str, float] = {}
     searched = 0
-    for frame, decoded in _frames(rt, path, info, report):
+
+    def analyse(decoded: DecodedImage) -> list[tuple[Any, Any]]:
+        faces = [f for f in rt.faces.analyze(decoded.pixels, embed=True) if f.embedding]
+        return [(f, to_face_detail(f, decoded)) for f in faces]
+
+    for frame, _, analysed in _analysed(rt, path, info, report, analyse):
         while cuts and frame.index >= cuts[0]:
             tracks.cut()
             cuts.pop(0)
-        faces = [f for f in rt.faces.analyze(frame.pixels, embed=True) if f.embedding]
-        details = [to_face_detail(f, decoded) for f in faces]
+        faces = [face for face, _ in analysed]
+        details = [detail for _, detail in analysed]
         indices = tracks.assign([d.bounding_box for d in details])
         items = []
         with rt.catalog.transaction() as tx:
