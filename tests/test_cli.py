@@ -111,3 +111,26 @@ def test_collection_migrate_scores(capsys: pytest.CaptureFixture[str], tmp_path:
     assert code == 1 and "ResourceNotFoundException" in err
     code, _, err = run(capsys, tmp_path, "collection", "migrate-scores", "old", "--to", "nope")
     assert code != 0 and "unknown scoring 'nope'" in err
+
+
+def test_bulk_moderation_from_the_cli(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    (media / "photos").mkdir(parents=True)
+    (media / "reports").mkdir()
+    (media / "photos" / "obama.jpg").write_bytes(OBAMA.read_bytes())
+    (media / "photos" / "manifest.jsonl").write_text(
+        '{"source-ref": "s3://photos/obama.jpg"}\n{"source-ref": "s3://photos/gone.jpg"}\n'
+    )
+    code, out, _ = run(capsys, tmp_path, "bulk", "moderate", "s3://photos/manifest.jsonl",
+                       "--output", "s3://reports/mod", "--name", "cli-run", "--wait", "--table")
+    assert code == 0, out
+    job_id = out.split()[1].rstrip(":")
+    assert f"s3://reports/mod/{job_id}/results.jsonl" in out
+    assert "1 of 2 images analysed" in out and "line 2: InvalidS3ObjectException" in out
+    lines = (media / "reports" / "mod" / job_id / "results.jsonl").read_text().splitlines()
+    assert [json.loads(x)["source-ref"] for x in lines] == ["s3://photos/obama.jpg"]
+    code, out, _ = run(capsys, tmp_path, "bulk", "list", "--table")
+    assert code == 0 and job_id in out and "cli-run" in out
+    code, out, _ = run(capsys, tmp_path, "bulk", "moderate", "s3://photos/none.jsonl",
+                       "--output", "s3://reports", "--wait")
+    assert code == 1 and json.loads(out)["FailureDetails"]["Code"] == "INVALID_S3_OBJECT"

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from candor.config import Settings
 from candor.runtime import Runtime
-from candor.services import video
+from candor.services import media_analysis, video
 from candor.storage.jobs import JobRecord
 from candor.video import VideoInfo
 
@@ -87,8 +87,9 @@ def run_one(
 
     log.info("job %s (%s) started by %s", job.job_id, job.operation, worker)
     beat.thread.start()
+    runner = media_analysis.run_job if job.operation == media_analysis.OPERATION else video.run_job
     try:
-        status = video.run_job(rt, job, worker, report)
+        status = runner(rt, job, worker, report)
     finally:
         beat.stop.set()
         beat.thread.join()

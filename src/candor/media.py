@@ -58,6 +58,12 @@ class MediaSource(Protocol):
         not held in memory); VideoTooLargeException past ``max_bytes``."""
         ...
 
+    def write(self, ref: S3Ref, data: bytes, *, account: str = LOCAL_ACCOUNT) -> None:
+        """Store ``data`` as the object, replacing any; only in the account's own existing
+        buckets (shared buckets are read-only to other accounts). InvalidS3ObjectException
+        if it cannot be written."""
+        ...
+
 
 def _too_large(ref: S3Ref, size: int, max_bytes: int) -> VideoTooLargeException:
     return VideoTooLargeException(
@@ -166,6 +172,33 @@ class LocalMediaSource:
         yield path
 
 
+    def write(self, ref: S3Ref, data: bytes, *, account: str = LOCAL_ACCOUNT) -> None:
+        _check_ref(ref)
+        own = self.root / ref.bucket if account == LOCAL_ACCOUNT else None
+        if own is None:
+            if not _ACCOUNT_RE.match(account):
+                raise InvalidS3ObjectException(f"Account {account!r} cannot own a local bucket")
+            own = self.root / ACCOUNTS_DIR / account / ref.bucket
+        if not own.is_dir():
+            raise InvalidS3ObjectException(
+                f"Unable to write s3://{ref.bucket}/{ref.name}: no such bucket for this account"
+            )
+        path = self.path_for(ref, account)
+        if own.resolve() not in path.parents:  # a shared bucket of the same name
+            raise InvalidS3ObjectException(
+                f"Unable to write s3://{ref.bucket}/{ref.name}: the bucket is read-only here"
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.candor-tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)  # readers never see half a file
+        except OSError as exc:
+            raise InvalidS3ObjectException(
+                f"Unable to write s3://{ref.bucket}/{ref.name}: {exc.strerror or 'not writable'}"
+            ) from None
+
+
 class S3MediaSource:
     """Reads objects from any S3-compatible endpoint; credentials come from boto3's usual chain."""
 
@@ -225,3 +258,18 @@ class S3MediaSource:
                     f"Unable to get object s3://{ref.bucket}/{ref.name}: {exc}"
                 ) from None
             yield path
+
+    def write(self, ref: S3Ref, data: bytes, *, account: str = LOCAL_ACCOUNT) -> None:
+        _check_ref(ref)
+        if account != LOCAL_ACCOUNT:  # the store's credentials are the operator's
+            raise InvalidS3ObjectException(
+                f"Unable to write s3://{ref.bucket}/{ref.name}: no such bucket for this account"
+            )
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._s3.put_object(Bucket=ref.bucket, Key=ref.name, Body=data)
+        except (ClientError, BotoCoreError) as exc:
+            raise InvalidS3ObjectException(
+                f"Unable to write s3://{ref.bucket}/{ref.name}: {exc}"
+            ) from None

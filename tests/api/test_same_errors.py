@@ -39,6 +39,9 @@ VALID: dict[str, Any] = {
     "Video": {"S3Object": {"Bucket": "clips", "Name": "clip.mp4"}},
     "JobId": "0" * 32,
     "SegmentTypes": ["SHOT"],
+    "OperationsConfig": {"DetectModerationLabels": {"MinConfidence": 50}},
+    "Input": {"S3Object": {"Bucket": "bulk", "Name": "manifest.jsonl"}},
+    "OutputConfig": {"S3Bucket": "out"},
 }
 
 

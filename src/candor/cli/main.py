@@ -256,11 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("key_id", help="access key id")
     p.set_defaults(func=cmd_keys)
 
-    from candor.cli import audit, collections, eval, images, video
+    from candor.cli import audit, bulk, collections, eval, images, video
 
     collections.add_parsers(sub, _image_arg)
     images.add_parsers(sub, _image_arg)
     video.add_parsers(sub)
+    bulk.add_parsers(sub)
     audit.add_parsers(sub)
     eval.add_parsers(sub)
 

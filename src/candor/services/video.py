@@ -131,11 +131,17 @@ def _check_request(operation: str, request: Wire) -> None:
 
 
 def start_job(rt: Runtime, caller: Caller, operation: str, request: Wire) -> str:
-    """Queue a job for ``request`` (a validated Start* request); returns its JobId. The same
-    ClientRequestToken with the same request returns the first job's id."""
-    if operation not in GETTERS:
-        raise InvalidParameterException(f"{operation} is not a stored-video operation")
-    _check_request(operation, request)
+    """Queue a job for ``request`` (a validated Start* request, a stored-video one or
+    StartMediaAnalysisJob); returns its JobId. The same ClientRequestToken with the same
+    request returns the first job's id."""
+    from candor.services import media_analysis
+
+    if operation == media_analysis.OPERATION:
+        media_analysis.check_request(request)
+    elif operation in GETTERS:
+        _check_request(operation, request)
+    else:
+        raise InvalidParameterException(f"{operation} is not a job operation")
     token = request.get("ClientRequestToken")
     stored = json.dumps({**request, PURPOSE: caller.purpose}, sort_keys=True)
     with rt.catalog.transaction(write=True) as tx:

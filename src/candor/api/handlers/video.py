@@ -7,8 +7,10 @@ from typing import Any
 
 from candor.api.handlers.common import Handler, Wire, given
 from candor.api.shapes import output
+from candor.errors import InvalidParameterException, ResourceNotFoundException
 from candor.runtime import Runtime
-from candor.services import video
+from candor.services import media_analysis, video
+from candor.services.pagination import decode_token, encode_token
 from candor.types import Caller
 
 
@@ -62,7 +64,40 @@ def _get(operation: str) -> Handler:
     return get
 
 
-HANDLERS: dict[str, Handler] = {}
+def get_media_analysis_job(rt: Runtime, p: Wire, caller: Caller) -> Wire:
+    with rt.catalog.transaction() as tx:
+        job = tx.job(caller.account, p["JobId"])
+    if job is None or job.operation != media_analysis.OPERATION:
+        raise ResourceNotFoundException(f"No media analysis job {p['JobId']!r} in this account")
+    return output("GetMediaAnalysisJob", media_analysis.describe(job))
+
+
+def list_media_analysis_jobs(rt: Runtime, p: Wire, caller: Caller) -> Wire:
+    limit = int(p.get("MaxResults", LIST_MAX))
+    if not 1 <= limit <= LIST_MAX:
+        raise InvalidParameterException(f"MaxResults must be 1..{LIST_MAX}, got {limit}")
+    kind = f"ListMediaAnalysisJobs:{caller.account}"
+    position = decode_token(kind, p.get("NextToken"))
+    after = None if position is None else str(position)
+    with rt.catalog.transaction() as tx:
+        found = tx.jobs(caller.account, media_analysis.OPERATION, after, limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    token = encode_token(kind, found[-1].job_id) if more else None
+    return output(
+        "ListMediaAnalysisJobs",
+        MediaAnalysisJobs=[media_analysis.describe(job) for job in found],
+        NextToken=token,
+    )
+
+
+LIST_MAX = 100
+
+HANDLERS: dict[str, Handler] = {
+    "StartMediaAnalysisJob": _start("StartMediaAnalysisJob"),
+    "GetMediaAnalysisJob": get_media_analysis_job,
+    "ListMediaAnalysisJobs": list_media_analysis_jobs,
+}
 for _start_op, _get_op in video.GETTERS.items():
     HANDLERS[_start_op] = _start(_start_op)
     HANDLERS[_get_op] = _get(_get_op)
