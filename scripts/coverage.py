@@ -14,12 +14,14 @@ import sys
 from pathlib import Path
 
 from candor.api.model import API_VERSION, service_model
-from candor.api.operations import HANDLERS, REFUSED
+from candor.api.operations import HANDLERS, NO_HONEST_MODEL, REFUSED
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "COVERAGE.md"
 
-SERVED, REFUSED_BY_DESIGN, NOT_YET = "served", "refused by design", "not yet"
+SERVED, REFUSED_BY_DESIGN, NO_MODEL, NOT_YET = (
+    "served", "refused by design", "refused: no honest model", "not yet"
+)
 
 
 def status(operation: str) -> str:
@@ -27,13 +29,15 @@ def status(operation: str) -> str:
         return SERVED
     if operation in REFUSED:
         return REFUSED_BY_DESIGN
+    if operation in NO_HONEST_MODEL:
+        return NO_MODEL
     return NOT_YET
 
 
 def render() -> str:
     operations = sorted(service_model().operation_names)
-    counts = {s: sum(status(op) == s for op in operations) for s in (SERVED, REFUSED_BY_DESIGN,
-                                                                      NOT_YET)}
+    kinds = (SERVED, REFUSED_BY_DESIGN, NO_MODEL, NOT_YET)
+    counts = {s: sum(status(op) == s for op in operations) for s in kinds}
     lines = [
         "# Rekognition API coverage",
         "",
@@ -41,13 +45,14 @@ def render() -> str:
         f"({API_VERSION}); `tests/test_coverage.py` fails when this file is out of date.",
         "",
         f"{len(operations)} operations: {counts[SERVED]} served, "
-        f"{counts[REFUSED_BY_DESIGN]} refused by design, {counts[NOT_YET]} not yet.",
+        f"{counts[REFUSED_BY_DESIGN]} refused by design, {counts[NO_MODEL]} refused for want of "
+        f"an honest model, {counts[NOT_YET]} not yet.",
         "",
         "| operation | status | note |",
         "|---|---|---|",
     ]
     for op in operations:
-        note = REFUSED.get(op, "")
+        note = REFUSED.get(op, "") or NO_HONEST_MODEL.get(op, "")
         lines.append(f"| {op} | {status(op)} | {note} |")
     return "\n".join(lines) + "\n"
 

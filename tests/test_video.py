@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from datetime import datetime, timedelta, timezone
@@ -140,6 +141,39 @@ def test_segment_and_label_jobs(video_client: Any) -> None:
     assert "Person" in names and all(x["Label"]["Confidence"] >= 60 for x in labels["Labels"])
     by_name = client.get_label_detection(JobId=lab["JobId"], SortBy="NAME")["Labels"]
     assert [x["Label"]["Name"] for x in by_name] == sorted(x["Label"]["Name"] for x in by_name)
+    # AggregateBy SEGMENTS: one item per run of sampled frames showing the label.
+    runs = client.get_label_detection(JobId=lab["JobId"], AggregateBy="SEGMENTS")
+    assert runs["GetRequestMetadata"] == {"SortBy": "TIMESTAMP", "AggregateBy": "SEGMENTS"}
+    segments = runs["Labels"]
+    assert 0 < len(segments) < len(labels["Labels"])
+    assert [s["StartTimestampMillis"] for s in segments] == sorted(s["StartTimestampMillis"] for s in segments)
+    step = 500  # 2 frames a second
+    for name in names:
+        seen = sorted(x["Timestamp"] for x in labels["Labels"] if x["Label"]["Name"] == name)
+        spans = [s for s in segments if s["Label"]["Name"] == name]
+        covered = [t for t in seen if any(s["StartTimestampMillis"] <= t <= s["EndTimestampMillis"] for s in spans)]
+        assert covered == seen, name  # every frame showing it lies in one of its segments
+        for s in spans:
+            assert s["DurationMillis"] == s["EndTimestampMillis"] - s["StartTimestampMillis"] >= 0
+            inside = [t for t in seen if s["StartTimestampMillis"] <= t <= s["EndTimestampMillis"]]
+            assert all(b - a <= 1.5 * step for a, b in itertools.pairwise(inside))  # no gap inside
+            best = max(x["Label"]["Confidence"] for x in labels["Labels"]
+                       if x["Label"]["Name"] == name and x["Timestamp"] in inside)
+            assert s["Label"]["Confidence"] == best
+        for a, b in itertools.pairwise(spans):
+            assert b["StartTimestampMillis"] - a["EndTimestampMillis"] > 1.5 * step  # a real gap
+    paged, token = [], None
+    while True:
+        page = client.get_label_detection(JobId=lab["JobId"], AggregateBy="SEGMENTS", MaxResults=3,
+                                          **({"NextToken": token} if token else {}))
+        paged += page["Labels"]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert paged == segments
+    with pytest.raises(client.exceptions.InvalidPaginationTokenException):  # not this listing's
+        client.get_label_detection(JobId=lab["JobId"], AggregateBy="SEGMENTS",
+                                   NextToken=client.get_label_detection(JobId=lab["JobId"], MaxResults=1)["NextToken"])
 
 
 def test_errors_refusals_and_isolation(video_client: Any) -> None:

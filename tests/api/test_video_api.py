@@ -63,6 +63,8 @@ def test_boto3_starts_each_job_type_and_pages_through_results(rek: Any, clips: A
     assert len(done["Faces"]) >= 15
     assert _wait(rek.get_label_detection, labels)["JobStatus"] == "SUCCEEDED"
     assert any(x["Label"]["Name"] == "Person" for x in _pages(rek.get_label_detection, "Labels", labels, 50))
+    runs = rek.get_label_detection(JobId=labels, AggregateBy="SEGMENTS")["Labels"]
+    assert runs and all(r["EndTimestampMillis"] - r["StartTimestampMillis"] == r["DurationMillis"] for r in runs)
     seg = _wait(rek.get_segment_detection, shots)
     assert [s["StartFrameNumber"] for s in _pages(rek.get_segment_detection, "Segments", shots, 2)] == [0, 30, 180, 394]
     assert seg["SelectedSegmentTypes"][0]["Type"] == "SHOT"
@@ -95,6 +97,8 @@ def test_boto3_sees_failures_and_refusals(server: Server, rek: Any, clips: Any) 
         rek.get_segment_detection(JobId="f" * 32)
     with pytest.raises(rek.exceptions.AccessDeniedException, match="refused by design"):
         rek.start_celebrity_recognition(Video=clips)
+    with pytest.raises(rek.exceptions.AccessDeniedException, match=r"no person \(body\) detector"):
+        rek.start_person_tracking(Video=clips)
 
 
 def test_aws_cli_starts_and_reads_a_job(server: Server, clips: Any) -> None:

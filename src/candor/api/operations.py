@@ -33,6 +33,16 @@ REFUSED: dict[str, str] = {
 }
 
 
+# Operations Candor refuses because it has no model that does them honestly, and why.
+NO_HONEST_MODEL: dict[str, str] = {
+    op: "Candor has no person (body) detector it can vouch for: its models find faces (MTCNN), "
+    "ImageNet classes with no boxes (MobileNetV2) and exposed body parts (NudeNet), and none "
+    "of them follows a person whose face is turned away. For faces tracked through a video "
+    "use StartFaceSearch (each Person carries a track Index) or StartFaceDetection."
+    for op in ("StartPersonTracking", "GetPersonTracking")
+}
+
+
 class UnsupportedOperationError(ServiceError):
     """An operation in Rekognition's API that this Candor does not serve (yet, or by design)."""
 
@@ -50,6 +60,10 @@ def dispatch(
         if operation in REFUSED:
             raise UnsupportedOperationError(
                 f"{operation} is refused by design. {REFUSED[operation]}"
+            )
+        if operation in NO_HONEST_MODEL:
+            raise UnsupportedOperationError(
+                f"{operation} is not served. {NO_HONEST_MODEL[operation]}"
             )
         if operation in service_model().operation_names:
             raise UnsupportedOperationError(

@@ -8,6 +8,7 @@ order Get* returns them by default, so reading a page is one indexed range query
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import uuid
@@ -188,10 +189,16 @@ def get_job(
     max_results: int = MAX_PAGE,
     next_token: str | None = None,
     sort_by: str = "TIMESTAMP",
+    aggregate_by: str = "TIMESTAMPS",
 ) -> JobPage:
-    """One page of a job's results (none until it SUCCEEDED)."""
+    """One page of a job's results (none until it SUCCEEDED). GetLabelDetection and
+    GetContentModeration with ``aggregate_by="SEGMENTS"`` give one item per run of sampled
+    frames showing a label."""
     if not 1 <= max_results <= MAX_PAGE:
         raise InvalidParameterException(f"MaxResults must be 1..{MAX_PAGE}, got {max_results}")
+    segments = aggregate_by == "SEGMENTS"
+    if segments and operation != "GetLabelDetection":
+        raise InvalidParameterException("AggregateBy SEGMENTS is for GetLabelDetection only")
     with rt.catalog.transaction() as tx:
         job = tx.job(caller.account, job_id)
         if job is None or GETTERS.get(job.operation) != operation:
@@ -199,15 +206,17 @@ def get_job(
                 f"No {STARTERS.get(operation, 'such')} job {job_id!r} in this account"
             )
         video = VideoInfo(**json.loads(job.video)) if job.video else None
-        kind = f"{operation}:{job_id}:{sort_by}"
+        kind = f"{operation}:{job_id}:{sort_by}:{aggregate_by}"
         after = int(decode_token(kind, next_token) or 0)
         if job.status != SUCCEEDED:
             return JobPage(job, video, (), None)
-        if sort_by in _ORDERS:
-            # Not the stored order: read every item (one per face or label per sampled frame),
-            # sort, and page by position.
+        if sort_by in _ORDERS or segments:
+            # Not the stored items or order: read every item (one per face or label per sampled
+            # frame), aggregate and sort them, and page by position.
             everything = [json.loads(p) for _, p in tx.job_results(job_id, 0, 10**9)]
-            everything.sort(key=_ORDERS[sort_by])
+            if segments:
+                everything = label_segments(everything)
+            everything.sort(key=_ORDERS.get(sort_by, _by_time))
             rows = list(enumerate(everything[after : after + max_results + 1], start=after + 1))
         else:
             rows = [(n, json.loads(p)) for n, p in tx.job_results(job_id, after, max_results + 1)]
@@ -217,9 +226,56 @@ def get_job(
     return JobPage(job, video, tuple(item for _, item in rows), token)
 
 
+def label_segments(items: list[Wire]) -> list[Wire]:
+    """LabelDetection (or ContentModerationDetection) items aggregated by SEGMENTS: for each
+    label, each run of sampled frames
+    that show it, with no sampled frame between them that does not (the sampling step is the
+    smallest gap between the job's timestamps), becomes one item spanning the run: its
+    StartTimestampMillis and EndTimestampMillis are the first and last frames' timestamps and its
+    Label is the run's most confident frame's."""
+    stamps = sorted({int(item["Timestamp"]) for item in items})
+    gaps = [b - a for a, b in itertools.pairwise(stamps) if b > a]
+    step = min(gaps, default=0)
+    by_name: dict[str, list[Wire]] = {}
+    for item in sorted(items, key=lambda x: int(x["Timestamp"])):
+        by_name.setdefault(_label(item)["Name"], []).append(item)
+    out: list[Wire] = []
+    for seen in by_name.values():
+        run = [seen[0]]
+        for item in seen[1:]:
+            if int(item["Timestamp"]) - int(run[-1]["Timestamp"]) <= 1.5 * step:
+                run.append(item)
+                continue
+            out.append(_segment(run))
+            run = [item]
+        out.append(_segment(run))
+    return out
+
+
+def _label(item: Wire) -> Wire:
+    label: Wire = item.get("Label") or item["ModerationLabel"]
+    return label
+
+
+def _segment(run: list[Wire]) -> Wire:
+    start, end = int(run[0]["Timestamp"]), int(run[-1]["Timestamp"])
+    best = max(run, key=lambda x: float(_label(x)["Confidence"]))
+    member = "Label" if "Label" in best else "ModerationLabel"
+    return {
+        "Timestamp": start,
+        member: best[member],
+        "StartTimestampMillis": start,
+        "EndTimestampMillis": end,
+        "DurationMillis": end - start,
+    }
+
+
+def _by_time(item: Wire) -> tuple[int, str]:
+    return int(item["Timestamp"]), str(_label(item)["Name"])
+
+
 def _by_name(item: Wire) -> tuple[str, int]:
-    label = item.get("Label") or item["ModerationLabel"]
-    return str(label["Name"]), int(item["Timestamp"])
+    return str(_label(item)["Name"]), int(item["Timestamp"])
 
 
 _ORDERS: dict[str, Callable[[Wire], tuple[Any, int]]] = {

@@ -28,7 +28,13 @@ def _get(operation: str) -> Handler:
             caller,
             operation,
             job_id=p["JobId"],
-            **given(p, max_results="MaxResults", next_token="NextToken", sort_by="SortBy"),
+            **given(
+                p,
+                max_results="MaxResults",
+                next_token="NextToken",
+                sort_by="SortBy",
+                aggregate_by="AggregateBy",
+            ),
         )
         request = json.loads(page.job.request)
         members: dict[str, Any] = {
@@ -53,6 +59,11 @@ def _get(operation: str) -> Handler:
                 "GetContentModeration": "ModerationLabels",
             }[operation]
             members[member] = page.items
+        if operation in ("GetLabelDetection", "GetContentModeration"):
+            members["GetRequestMetadata"] = {
+                "SortBy": p.get("SortBy", "TIMESTAMP"),
+                "AggregateBy": p.get("AggregateBy", "TIMESTAMPS"),
+            }
         if operation == "GetLabelDetection":
             members["LabelModelVersion"] = rt.classifier.name
         if operation == "GetTextDetection":
