@@ -164,10 +164,18 @@ def main() -> int:
         "candor": lambda d: rek.detect_text(Image={"Bytes": d}),
     }, warmup=1)
     ratio = np.mean(times["rapid"]) / np.mean(times["candor"])
+    # RapidOCR finds no line at all on the rotated pages (it stops before recognition), so
+    # the same work is only the images where it reads something.
+    read = [i for i, d in enumerate(speed_images) if (rapid(d)[0] or [])]
+    same_rapid = np.mean([times["rapid"][i] for i in read])
+    same_candor = np.mean([times["candor"][i] for i in read])
     print()
     print(table(["run", "mean ms/image", "throughput vs bare"], [
         ["RapidOCR (bare pipeline, same ONNX files, 1 thread)", ms(times["rapid"]), "1.00×"],
         ["Candor DetectText", ms(times["candor"]), f"{ratio:.2f}×"],
+        [f"RapidOCR, the {len(read)} images it reads text in", f"{1000 * same_rapid:.1f}", "1.00×"],
+        [f"Candor DetectText, the same {len(read)} images", f"{1000 * same_candor:.1f}",
+         f"{same_rapid / same_candor:.2f}×"],
     ]))
     print(f"\n{len(speed_images)} images: 5 ICDAR photos (1280×720) and 5 pages up to 1024×800.")
     return 0
