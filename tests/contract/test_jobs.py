@@ -91,3 +91,14 @@ def test_concurrent_workers_never_claim_the_same_job(catalog: Catalog) -> None:
     for t in threads:
         t.join()
     assert sorted(claimed) == [f"j{i:02d}" for i in range(20)]
+
+
+def test_a_failed_job_keeps_no_partial_results(catalog: Catalog) -> None:
+    with catalog.transaction(write=True) as tx:
+        tx.insert_job(_job("j"))
+        assert tx.claim_job("w", _now()) is not None
+        assert tx.add_job_results("j", "w", 1, ["half", "way"])
+        assert tx.finish_job("j", "w", FAILED, "the file looks truncated", None)
+        failed = tx.job("a", "j")
+        assert failed is not None and failed.status == FAILED
+        assert tx.job_results("j", 0, 10) == []

@@ -82,7 +82,8 @@ class JobTx(Protocol):
     def finish_job(
         self, job_id: str, worker: str, status: str, message: str | None, video: str | None
     ) -> bool:
-        """SUCCEEDED or FAILED; False when ``worker`` no longer holds the job."""
+        """SUCCEEDED or FAILED (which drops any results stored so far: a failed job has
+        none); False when ``worker`` no longer holds the job."""
         ...
 
     def finished_jobs(self, before: datetime, limit: int) -> list[str]:

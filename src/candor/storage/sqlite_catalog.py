@@ -21,7 +21,7 @@ from candor.storage.catalog import (
     UserRecord,
     batched,
 )
-from candor.storage.jobs import IN_PROGRESS, QUEUED, JobRecord, NewJob
+from candor.storage.jobs import FAILED, IN_PROGRESS, QUEUED, JobRecord, NewJob
 
 _FACE_COLUMNS = (
     "row, face_id, image_id, external_image_id, box_left, box_top, box_width, box_height, "
@@ -501,6 +501,8 @@ class SqliteCatalogTx:
             "video = coalesce(?, video) WHERE job_id = ? AND worker = ? AND status = ?",
             (status, message, _now(), video, job_id, worker, IN_PROGRESS),
         )
+        if cur.rowcount == 1 and status == FAILED:  # a failed job has no results to read
+            self.conn.execute("DELETE FROM job_results WHERE job_id = ?", (job_id,))
         return cur.rowcount == 1
 
     def finished_jobs(self, before: datetime, limit: int) -> list[str]:
