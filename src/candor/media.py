@@ -204,8 +204,11 @@ class S3MediaSource:
 
     def __init__(self, endpoint_url: str, shared: frozenset[str] = frozenset()) -> None:
         import boto3  # imported here: boto3 is only needed when this source is configured
+        from botocore.config import Config
 
-        self._s3: Any = boto3.client("s3", endpoint_url=endpoint_url)
+        # Bounded: an endpoint that is down or slow fails the request, it does not hang it.
+        config = Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 2})
+        self._s3: Any = boto3.client("s3", endpoint_url=endpoint_url, config=config)
         self.shared = shared
 
     def read(self, ref: S3Ref, *, max_bytes: int, account: str = LOCAL_ACCOUNT) -> bytes:
