@@ -96,6 +96,12 @@ class Settings:
         "When set, S3Object inputs are read from this S3-compatible endpoint through boto3 "
         "instead of local folders.",
     )
+    metrics: str = _setting(
+        "loopback",
+        "Who may read GET /metrics (Prometheus text format): 'loopback' (clients on this "
+        "machine), 'on' (anyone who reaches the port: it shows request counts and how many "
+        "collections and faces all accounts hold) or 'off'.",
+    )
     host: str = _setting(
         "127.0.0.1",
         "Address `candor serve` binds; the loopback default keeps it private to this machine.",
@@ -168,6 +174,8 @@ class Settings:
             raise ConfigurationError("max_image_pixels must be at least 6400")
         if not 0 <= self.port <= 65535:
             raise ConfigurationError(f"port must be 0..65535, got {self.port}")
+        if self.metrics not in ("off", "loopback", "on"):
+            raise ConfigurationError(f"metrics must be off, loopback or on, got {self.metrics!r}")
         if not 1 <= self.video_threads <= 64:
             raise ConfigurationError(f"video_threads must be 1..64, got {self.video_threads}")
         if self.video_sample_rate < 2.0 or self.video_sample_rate > 60.0:

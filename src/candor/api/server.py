@@ -144,7 +144,21 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
         pool.shutdown()
         raise
 
-    app = build_app(pool.run, keyring, pool.size, FrontLimits(settings.request_deadline))
+    metrics = None
+    if settings.metrics != "off":
+        from candor.api.front.metrics import Metrics
+        from candor.storage.sqlite import SqliteStore
+
+        store = SqliteStore.in_data_dir(settings.data_dir)
+        metrics = Metrics(lambda: store, pool.size)
+    app = build_app(
+        pool.run,
+        keyring,
+        pool.size,
+        FrontLimits(settings.request_deadline),
+        metrics=metrics,
+        metrics_mode=settings.metrics,
+    )
     config = uvicorn.Config(
         app,
         http=DeadlineH11Protocol,

@@ -102,6 +102,10 @@ class CatalogTx(AuditTx, JobTx, Protocol):
         """Collections of every account that carry tag ``key`` (for the retention reaper)."""
         ...
 
+    def store_counts(self) -> tuple[int, int, int]:
+        """(collections, faces, users) of every account, for /metrics."""
+        ...
+
     def delete_collection(self, record: CollectionRecord) -> int:
         """Delete the collection with its faces, users and tags; returns the faces removed."""
         ...

@@ -93,3 +93,7 @@ class JobTx(Protocol):
     def delete_job(self, job_id: str) -> None:
         """The job and its results."""
         ...
+
+    def job_counts(self) -> dict[tuple[str, str], int]:
+        """Jobs of every account by (operation, status), for /metrics."""
+        ...

@@ -137,6 +137,13 @@ class SqliteCatalogTx:
             (account, after or "", limit),
         )
 
+    def store_counts(self) -> tuple[int, int, int]:
+        row = self.conn.execute(
+            "SELECT (SELECT count(*) FROM collections), (SELECT count(*) FROM faces), "
+            "(SELECT count(*) FROM users)"
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
     def delete_collection(self, record: CollectionRecord) -> int:
         removed = self.conn.execute(
             "DELETE FROM faces WHERE collection_row = ?", (record.row,)
@@ -511,6 +518,12 @@ class SqliteCatalogTx:
             (before.isoformat(timespec="microseconds"), limit),
         ).fetchall()
         return [str(r[0]) for r in rows]
+
+    def job_counts(self) -> dict[tuple[str, str], int]:
+        rows = self.conn.execute(
+            "SELECT operation, status, count(*) FROM jobs GROUP BY operation, status"
+        ).fetchall()
+        return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
 
     def delete_job(self, job_id: str) -> None:
         self.conn.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))

@@ -26,6 +26,9 @@ from starlette.routing import Route
 from candor import __version__
 from candor.api import http, sigv4
 from candor.api.front.logs import access_log, log
+from candor.api.front.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from candor.api.front.metrics import Metrics, allowed
+from candor.api.model import service_model
 from candor.errors import ServiceError
 from candor.keys import KeyRing, Principal
 from candor.types import Caller
@@ -58,9 +61,25 @@ Runner = Callable[[str, bytes, str, Caller], Awaitable[http.Reply]]
 
 
 def build_app(
-    run: Runner, keyring: KeyRing | None, workers: int, limits: FrontLimits
+    run: Runner,
+    keyring: KeyRing | None,
+    workers: int,
+    limits: FrontLimits,
+    metrics: Metrics | None = None,
+    metrics_mode: str = "off",
 ) -> Starlette:
-    """The app; ``run`` hands an operation's raw body to the worker pool."""
+    """The app; ``run`` hands an operation's raw body to the worker pool. With ``metrics``,
+    every request is counted and timed and ``GET /metrics`` serves them to the clients
+    ``metrics_mode`` allows (CANDOR_METRICS)."""
+    known = set(service_model().operation_names)
+
+    async def metrics_page(request: Request) -> Response:
+        client = request.client
+        if metrics is None or not allowed(metrics_mode, client.host if client else None):
+            return await not_found(request)
+        # The database read is blocking: keep it off the event loop.
+        body = await asyncio.get_running_loop().run_in_executor(None, metrics.render)
+        return Response(body, status_code=200, media_type=METRICS_CONTENT_TYPE)
 
     async def health(request: Request) -> Response:
         body = {
@@ -92,6 +111,8 @@ def build_app(
             "access_key_id": None,
             "bytes_in": 0,
         }
+        if metrics is not None:
+            metrics.in_flight.inc()
         try:
             response = await _operation(request, request_id, entry)
         except Exception:
@@ -99,10 +120,12 @@ def build_app(
             reply = http.internal_error(request_id)
             entry.update(status=reply.status, error=reply.error_code)
             response = _reply(reply, request_id)
-        entry.update(
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
-            bytes_out=len(response.body),
-        )
+        elapsed = time.perf_counter() - started
+        entry.update(duration_ms=round(elapsed * 1000, 2), bytes_out=len(response.body))
+        if metrics is not None:
+            metrics.in_flight.dec()
+            name = entry["operation"]
+            metrics.observe(name if name in known else None, response.status_code, elapsed)
         access_log.info("", extra={"fields": entry})
         return response
 
@@ -170,6 +193,7 @@ def build_app(
             Route("/", operation, methods=["POST"]),
             Route("/health", health, methods=["GET", "HEAD"]),
             Route("/healthz", health, methods=["GET", "HEAD"]),
+            Route("/metrics", metrics_page, methods=["GET"]),
             Route("/{path:path}", not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),
         ]
     )
