@@ -70,6 +70,26 @@ def test_boto3_starts_each_job_type_and_pages_through_results(rek: Any, clips: A
     assert seg["SelectedSegmentTypes"][0]["Type"] == "SHOT"
 
 
+def test_boto3_text_and_moderation_jobs(server: Server, rek: Any, clips: Any) -> None:
+    shutil.copy(SCENES / "counter.mp4", server.data_dir / "media" / "clips" / "counter.mp4")
+    counter = {"S3Object": {"Bucket": "clips", "Name": "counter.mp4"}}
+    words = rek.start_text_detection(Video=counter, JobTag="text")["JobId"]
+    moderation = rek.start_content_moderation(Video=clips, MinConfidence=1)["JobId"]
+    done = _wait(rek.get_text_detection, words)
+    assert done["JobStatus"] == "SUCCEEDED", done.get("StatusMessage")
+    found = _pages(rek.get_text_detection, "TextDetections", words, 7)
+    assert found == done["TextDetections"] and len(found) > 7  # paged over several pages
+    lines = " ".join(x["TextDetection"]["DetectedText"] for x in found
+                     if x["TextDetection"]["Type"] == "LINE")
+    assert any(str(n) in lines for n in (6, 11, 16, 21, 26)), lines  # the frame numbers shown
+    assert done["TextModelVersion"]
+    done = _wait(rek.get_content_moderation, moderation)
+    assert done["JobStatus"] == "SUCCEEDED", done.get("StatusMessage")
+    assert _pages(rek.get_content_moderation, "ModerationLabels", moderation, 3) == done["ModerationLabels"]
+    assert done["ModerationModelVersion"]
+    assert done["GetRequestMetadata"] == {"SortBy": "TIMESTAMP", "AggregateBy": "TIMESTAMPS"}
+
+
 def test_boto3_face_search_against_a_collection(rek: Any, clips: Any) -> None:
     from ..test_video import _enroll_from_the_clip
 
