@@ -17,7 +17,7 @@ import json
 import logging
 from typing import Any
 
-from candor.errors import InvalidParameterException, ServiceError
+from candor.errors import ImageTooLargeException, InvalidParameterException, ServiceError
 from candor.imaging import load_image
 from candor.media import S3Ref
 from candor.runtime import Runtime
@@ -162,11 +162,17 @@ def run_job(rt: Runtime, job: JobRecord, worker: str, report: Any) -> str:
     try:
         try:
             data = rt.media.read(manifest_ref, max_bytes=MAX_MANIFEST_BYTES, account=job.account)
+        except ImageTooLargeException:
+            raise JobFailed(
+                "INVALID_MANIFEST",
+                f"the manifest is over {MAX_MANIFEST_BYTES:,} bytes: split it into several jobs",
+            ) from None
         except ServiceError as exc:
             raise JobFailed("INVALID_S3_OBJECT", str(exc)) from None
         if len(data) > MAX_MANIFEST_BYTES:
             raise JobFailed(
-                "INVALID_MANIFEST", f"the manifest is over {MAX_MANIFEST_BYTES:,} bytes"
+                "INVALID_MANIFEST",
+                f"the manifest is over {MAX_MANIFEST_BYTES:,} bytes: split it into several jobs",
             )
         try:
             text = data.decode("utf-8-sig")
