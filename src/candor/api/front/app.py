@@ -120,10 +120,12 @@ def build_app(
             reply = http.internal_error(request_id)
             entry.update(status=reply.status, error=reply.error_code)
             response = _reply(reply, request_id)
+        finally:  # a cancelled request (the client went away) leaves the gauge too
+            if metrics is not None:
+                metrics.in_flight.dec()
         elapsed = time.perf_counter() - started
         entry.update(duration_ms=round(elapsed * 1000, 2), bytes_out=len(response.body))
         if metrics is not None:
-            metrics.in_flight.dec()
             name = entry["operation"]
             metrics.observe(name if name in known else None, response.status_code, elapsed)
         access_log.info("", extra={"fields": entry})
