@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,24 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             f"test data not found at {DATA}; set CANDOR_SHARED_DATA to the shared data folder"
         )
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A PostgreSQL server for this test session (see tests/pg.py)."""
+    from tests.pg import start_server
+
+    server = start_server(tmp_path_factory.mktemp("pg"))
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def pg_url(pg_server: Any) -> str:
+    """A fresh database of its own for one test."""
+    from tests.pg import new_database
+
+    return new_database(pg_server)
 
 
 @pytest.fixture(scope="session")

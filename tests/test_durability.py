@@ -3,7 +3,7 @@
 A process is SIGKILLed in the middle of a large IndexFaces batch; afterwards every face it
 acknowledged is listed and searchable, no face it deleted comes back, and a fresh index agrees
 with the table. Several processes index, delete and search one collection at once and nothing
-acknowledged is lost or resurrected.
+acknowledged is lost or resurrected. Both on SQLite and on a shared PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -32,9 +32,20 @@ def lfw_images(count: int, offset: int = 0) -> list[str]:
     return [str(sorted(p.glob("*.jpg"))[0]) for p in people[offset : offset + count]]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The database every client of the test uses, in this process and in the ones it starts
+    (they read CANDOR_DATABASE_URL)."""
+    if request.param == "postgres":
+        monkeypatch.setenv("CANDOR_DATABASE_URL", request.getfixturevalue("pg_url"))
+    else:
+        monkeypatch.delenv("CANDOR_DATABASE_URL", raising=False)
+    return str(request.param)
+
+
 def fresh_client(data_dir: Path) -> Client:
     """A new process's view: a new Runtime, so its index is rebuilt from the table."""
-    return Client(runtime=Runtime(Settings(data_dir=data_dir)))
+    return Client(runtime=Runtime(Settings.from_env(data_dir=data_dir)))
 
 
 def all_face_ids(client: Client, coll: str) -> list[str]:
@@ -65,7 +76,7 @@ def start(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([*WORKER, *args], cwd=ROOT, stdout=subprocess.PIPE, text=True, env=env)
 
 
-def test_sigkill_mid_batch_loses_nothing(tmp_path: Path, data_dir: Path) -> None:
+def test_sigkill_mid_batch_loses_nothing(tmp_path: Path, backend: str) -> None:
     setup = Client(data_dir=tmp_path)
     setup.create_collection(CollectionId="crash")
     proc = start("index", str(tmp_path), "crash", *lfw_images(400), "--delete-every", "4")
@@ -98,7 +109,7 @@ def test_sigkill_mid_batch_loses_nothing(tmp_path: Path, data_dir: Path) -> None
         assert not ({m["Face"]["FaceId"] for m in r["FaceMatches"]} & set(deleted))
 
 
-def test_concurrent_index_delete_search(tmp_path: Path) -> None:
+def test_concurrent_index_delete_search(tmp_path: Path, backend: str) -> None:
     setup = Client(data_dir=tmp_path)
     setup.create_collection(CollectionId="busy")
     seed = []

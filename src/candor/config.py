@@ -83,6 +83,15 @@ class Settings:
         "Seconds between runs of the retention reaper inside `candor serve` (0 turns it off; "
         "`candor reap` runs it once).",
     )
+    database_url: str | None = _setting(
+        None,
+        "Where collections, faces, keys, audit and jobs live: unset for SQLite in DATA_DIR "
+        "(one machine), or postgresql://USER:PASSWORD@HOST/DB for PostgreSQL, which any number "
+        "of API and worker processes on any machines can share (pip install 'candor[postgres]').",
+    )
+    database_pool: int = _setting(
+        8, "Most PostgreSQL connections one process keeps open (with CANDOR_DATABASE_URL)."
+    )
     media_root: Path | None = _setting(
         None, "Directory holding one folder per S3 bucket (default: DATA_DIR/media)."
     )
@@ -182,6 +191,15 @@ class Settings:
             raise ConfigurationError(
                 f"video_sample_rate must be 2..60 frames per second, got {self.video_sample_rate}"
             )
+        if self.database_url is not None and not self.database_url.startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ConfigurationError(
+                "database_url must be a postgresql:// URL (leave it unset for SQLite in the "
+                f"data directory), got {self.database_url.split('://')[0]!r}://…"
+            )
+        if not 1 <= self.database_pool <= 1000:
+            raise ConfigurationError(f"database_pool must be 1..1000, got {self.database_pool}")
         if self.job_workers < 0:
             raise ConfigurationError(f"job_workers must be 0 or more, got {self.job_workers}")
         if self.workers < 0:

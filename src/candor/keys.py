@@ -3,9 +3,10 @@
 SigV4 is an HMAC, so the server must hold each key's secret, not a hash of it. Secrets are sealed
 with AES-256-GCM under a master key kept in ``DATA_DIR/master.key`` (mode 0600, created on first
 use); the access key id is the associated data, so a sealed secret copied onto another key's row
-does not open. A database dump alone reveals no secret.
+does not open. A database dump alone reveals no secret. Processes that share one PostgreSQL
+database must share that file too (mount it from one secret on every machine).
 
-    >>> ring = KeyRing.open(Path("/var/lib/candor"))
+    >>> ring = KeyRing.open(Settings(data_dir=Path("/var/lib/candor")))
     >>> new = ring.create(account="analytics")
     >>> new.access_key_id, new.secret          # the secret is shown once, never stored in clear
 """
@@ -17,11 +18,14 @@ import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from candor.errors import ConfigurationError
 from candor.private import private_dir
 from candor.storage.base import KeyStore, StoredKey
-from candor.storage.sqlite import SqliteStore
+
+if TYPE_CHECKING:
+    from candor.config import Settings
 
 MASTER_KEY_NAME = "master.key"
 ADMIN_ACCOUNT = "admin"
@@ -93,8 +97,11 @@ class KeyRing:
         self._aead = AESGCM(master_key)
 
     @classmethod
-    def open(cls, data_dir: Path) -> KeyRing:
-        return cls(SqliteStore.in_data_dir(data_dir), load_master_key(data_dir))
+    def open(cls, settings: Settings) -> KeyRing:
+        """The keys in the settings' database, sealed with ``DATA_DIR/master.key``."""
+        from candor.storage import open_store
+
+        return cls(open_store(settings), load_master_key(settings.data_dir))
 
     def _seal(self, access_key_id: str, secret: str) -> bytes:
         nonce = secrets.token_bytes(_NONCE_BYTES)

@@ -52,9 +52,9 @@ class Runtime:
 
     @functools.cached_property
     def catalog(self) -> Catalog:
-        from candor.storage.sqlite import SqliteStore
+        from candor.storage import open_store
 
-        return SqliteStore.in_data_dir(self.settings.data_dir)
+        return open_store(self.settings)
 
     @functools.cached_property
     def indexes(self) -> IndexCache:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from candor.config import Settings
 from candor.keys import KeyRing
 
 from .conftest import BIDEN, OBAMA, OBAMA2, Server
@@ -98,7 +99,7 @@ def test_accounts_are_isolated(rek: Any, server: Server, coll: str) -> None:
     face_id = face["Face"]["FaceId"]
     rek.create_user(CollectionId=coll, UserId="someone")
     arn = rek.describe_collection(CollectionId=coll)["CollectionARN"]
-    other_key = KeyRing.open(server.data_dir).create(f"other-{uuid.uuid4().hex[:6]}")
+    other_key = KeyRing.open(Settings(data_dir=server.data_dir)).create(f"other-{uuid.uuid4().hex[:6]}")
     other = server.client(other_key.access_key_id, other_key.secret)
     try:
         assert coll not in other.list_collections()["CollectionIds"]

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from candor.config import Settings
 from candor.errors import ConfigurationError
 from candor.keys import MASTER_KEY_NAME, KeyRing, load_master_key
 from candor.storage.sqlite import DB_NAME, SqliteStore
 
 
 def test_create_list_revoke(tmp_path: Path) -> None:
-    ring = KeyRing.open(tmp_path)
+    ring = KeyRing.open(Settings(data_dir=tmp_path))
     assert ring.is_empty()
     admin = ring.create("admin", is_admin=True)
     user = ring.create("team-a")
@@ -32,12 +33,12 @@ def test_create_list_revoke(tmp_path: Path) -> None:
     assert ring.principal("CNDRNOSUCHKEY0000000") is None
     assert ring.revoke("CNDRNOSUCHKEY0000000") is None
     # a second ring on the same directory (another process) sees the same keys
-    again = KeyRing.open(tmp_path)
+    again = KeyRing.open(Settings(data_dir=tmp_path))
     assert again.principal(admin.access_key_id) is not None
 
 
 def test_secrets_are_sealed_at_rest(tmp_path: Path) -> None:
-    ring = KeyRing.open(tmp_path)
+    ring = KeyRing.open(Settings(data_dir=tmp_path))
     key = ring.create("a")
     assert key.secret.encode() not in (tmp_path / DB_NAME).read_bytes()
     assert os.stat(tmp_path / MASTER_KEY_NAME).st_mode & 0o777 == 0o600

@@ -1,4 +1,5 @@
-"""Backends every storage contract test runs against. A PostgreSQL backend joins the params."""
+"""Backends every storage contract test runs against: SQLite in a temporary directory, and a
+fresh database on a real PostgreSQL server (tests/pg.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,17 @@ import pytest
 from candor.storage.catalog import Catalog
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgres"])
 def catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Catalog]:
     if request.param == "sqlite":
         from candor.storage.sqlite import SqliteStore
 
         yield SqliteStore(tmp_path / "candor.db")
+    else:
+        from candor.storage.postgres import PostgresStore
+
+        store = PostgresStore(request.getfixturevalue("pg_url"), max_connections=8)
+        try:
+            yield store
+        finally:
+            store.close()

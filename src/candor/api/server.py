@@ -118,7 +118,7 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
             "or drop --no-auth."
         )
     configure_logging()
-    keyring = None if no_auth else KeyRing.open(settings.data_dir)
+    keyring = None if no_auth else KeyRing.open(settings)
     sock = _listen(host, port)
     for operation in service_model().operation_names:  # load the model now, not per request
         http.body_limit(operation)
@@ -147,9 +147,9 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
     metrics = None
     if settings.metrics != "off":
         from candor.api.front.metrics import Metrics
-        from candor.storage.sqlite import SqliteStore
+        from candor.storage import open_store
 
-        store = SqliteStore.in_data_dir(settings.data_dir)
+        store = open_store(settings)
         metrics = Metrics(lambda: store, pool.size)
     app = build_app(
         pool.run,

@@ -148,7 +148,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     from candor.keys import KeyRing, usage
 
     settings = _settings(args)
-    ring = KeyRing.open(settings.data_dir)
+    ring = KeyRing.open(settings)
     if args.keys_command == "create":
         key = ring.create(args.account, is_admin=args.admin)
         host = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host

@@ -8,15 +8,13 @@ very next request: nothing is cached across calls.
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 from candor.private import private_dir, private_file
-from candor.storage.base import Account, StoredKey
-from candor.storage.sqlite_catalog import SqliteCatalogTx
+from candor.storage.sql_catalog import Connection
+from candor.storage.sql_store import SqlStore
 
 DB_NAME = "candor.db"
 
@@ -142,36 +140,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-_KEY_SELECT = """
-    SELECT k.access_key_id, k.account_id, a.name, k.secret, k.created, k.revoked_at, k.is_admin
-    FROM api_keys k JOIN accounts a ON a.id = k.account_id
-"""
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _time(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-def _key(row: sqlite3.Row) -> StoredKey:
-    created = _time(row[4])
-    assert created is not None  # NOT NULL column
-    return StoredKey(
-        access_key_id=row[0],
-        account_id=row[1],
-        account_name=row[2],
-        sealed_secret=bytes(row[3]),
-        created=created,
-        revoked_at=_time(row[5]),
-        is_admin=bool(row[6]),
-    )
-
-
-class SqliteStore:
-    """Implements :class:`candor.storage.base.KeyStore` on ``data_dir/candor.db``."""
+class SqliteStore(SqlStore):
+    """The key store and catalog in ``data_dir/candor.db``."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -201,28 +171,10 @@ class SqliteStore:
         finally:
             conn.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    @contextmanager
-    def transaction(self, *, write: bool = False) -> Iterator[SqliteCatalogTx]:
-        """A catalog transaction; see :class:`candor.storage.catalog.Catalog`."""
-        with self._connect() as conn:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield SqliteCatalogTx(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+    def _begin(self, conn: Connection, *, write: bool) -> None:
+        # IMMEDIATE takes the write lock at once: one writer at a time, so no transaction can
+        # fail half-way on a lock upgrade, and changes commit in the order they were made.
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -238,56 +190,3 @@ class SqliteStore:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-
-    def account(self, name: str, *, create: bool = False) -> Account | None:
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT id, name, created FROM accounts WHERE name = ?", (name,)
-            ).fetchone()
-            if row is None and create:
-                row = (str(uuid.uuid4()), name, _now())
-                conn.execute("INSERT INTO accounts (id, name, created) VALUES (?, ?, ?)", row)
-        if row is None:
-            return None
-        created = _time(row[2])
-        assert created is not None
-        return Account(id=row[0], name=row[1], created=created)
-
-    def add_key(
-        self, *, access_key_id: str, account_id: str, sealed_secret: bytes, is_admin: bool
-    ) -> StoredKey:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO api_keys (access_key_id, account_id, secret, created, is_admin) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (access_key_id, account_id, sealed_secret, _now(), int(is_admin)),
-            )
-        key = self.key(access_key_id)
-        assert key is not None
-        return key
-
-    def key(self, access_key_id: str) -> StoredKey | None:
-        with self._connect() as conn:
-            row = conn.execute(
-                _KEY_SELECT + " WHERE k.access_key_id = ?", (access_key_id,)
-            ).fetchone()
-        return None if row is None else _key(row)
-
-    def keys(self) -> list[StoredKey]:
-        with self._connect() as conn:
-            rows = conn.execute(_KEY_SELECT + " ORDER BY k.created, k.access_key_id").fetchall()
-        return [_key(r) for r in rows]
-
-    def revoke_key(self, access_key_id: str) -> StoredKey | None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE api_keys SET revoked_at = ? "
-                "WHERE access_key_id = ? AND revoked_at IS NULL",
-                (_now(), access_key_id),
-            )
-        return self.key(access_key_id)
-
-    def count_keys(self) -> int:
-        with self._connect() as conn:
-            n: int = conn.execute("SELECT count(*) FROM api_keys").fetchone()[0]
-        return n

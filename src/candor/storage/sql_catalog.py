@@ -1,16 +1,24 @@
-"""The catalog (collections, faces, users, tags, request tokens) on SQLite.
+"""The catalog (collections, faces, users, tags, request tokens, audit, jobs) in SQL that
+SQLite and PostgreSQL both run.
 
 Implements :class:`candor.storage.catalog.CatalogTx` over one connection inside one transaction;
-:meth:`candor.storage.sqlite.SqliteStore.transaction` opens it. Every change to a collection's
-faces also appends a row to ``face_changes`` in the same transaction, which is how each process's
-in-memory index catches up with faces added or removed by any other process.
+:meth:`candor.storage.sqlite.SqliteStore.transaction` and
+:meth:`candor.storage.postgres.PostgresStore.transaction` open it. Statements use ``?``
+placeholders (the PostgreSQL connection adapter rewrites them) and only SQL both engines share:
+``ON CONFLICT``, ``RETURNING``, row-value comparisons.
+
+Every change to a collection's faces also appends a row to ``face_changes`` in the same
+transaction, which is how each process's in-memory index catches up with faces added or removed
+by any other process. That only works if a collection's changes commit in the order of their
+sequence numbers; SQLite gets this for free (one writer at a time), PostgreSQL by taking the
+collection's lock (:meth:`SqlCatalogTx._lock_faces`) before the first change.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
+from typing import Any, Protocol
 
 from candor.audit import AuditRecord
 from candor.storage.catalog import (
@@ -75,9 +83,43 @@ def _face(row: Sequence[object]) -> FaceRecord:
     )
 
 
-class SqliteCatalogTx:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """What the catalog needs of a DB-API connection (``sqlite3.Connection`` is one)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ..., /) -> Any: ...
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any: ...
+
+
+class SqlCatalogTx:
+    """The catalog in one transaction. A backend whose writers do not queue behind one lock
+    (PostgreSQL) overrides the ``_lock_*`` hooks and the row-locking clauses."""
+
+    #: Appended to the claim query: PostgreSQL's ``FOR UPDATE SKIP LOCKED`` lets workers on
+    #: several machines claim different jobs at once; SQLite already has one writer.
+    claim_clause = ""
+    #: Appended to the "does this worker still hold the job" check before results are written,
+    #: so a reclaim cannot slip between the check and the insert.
+    hold_clause = ""
+
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def _lock_faces(self, record: CollectionRecord) -> None:
+        """Serialise changes to one collection's faces until this transaction ends."""
+
+    def _lock_audit(self) -> None:
+        """Serialise appends to the audit chain until this transaction ends."""
+
+    def _lock_token(self, *parts: str) -> None:
+        """Serialise the check-then-insert of one idempotency token."""
 
     # --- collections ---------------------------------------------------------------------------
 
@@ -111,13 +153,12 @@ class SqliteCatalogTx:
     def create_collection(
         self, account: str, collection_id: str, arn: str, face_model: str, scoring: str
     ) -> CollectionRecord | None:
-        try:
-            self.conn.execute(
-                "INSERT INTO collections (account, collection_id, arn, face_model, scoring, "
-                "created) VALUES (?, ?, ?, ?, ?, ?)",
-                (account, collection_id, arn, face_model, scoring, _now()),
-            )
-        except sqlite3.IntegrityError:
+        cur = self.conn.execute(
+            "INSERT INTO collections (account, collection_id, arn, face_model, scoring, "
+            "created) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, collection_id) DO NOTHING",
+            (account, collection_id, arn, face_model, scoring, _now()),
+        )
+        if cur.rowcount != 1:
             return None
         return self.collection(account, collection_id)
 
@@ -145,6 +186,7 @@ class SqliteCatalogTx:
         return int(row[0]), int(row[1]), int(row[2])
 
     def delete_collection(self, record: CollectionRecord) -> int:
+        self._lock_faces(record)
         removed = self.conn.execute(
             "DELETE FROM faces WHERE collection_row = ?", (record.row,)
         ).rowcount
@@ -157,13 +199,15 @@ class SqliteCatalogTx:
     # --- faces ---------------------------------------------------------------------------------
 
     def insert_faces(self, record: CollectionRecord, faces: Sequence[NewFace]) -> list[FaceRecord]:
+        self._lock_faces(record)
         now = _now()
         rows = []
         for f in faces:
-            cur = self.conn.execute(
+            (row,) = self.conn.execute(
                 "INSERT INTO faces (collection_row, face_id, image_id, external_image_id, "
                 "box_left, box_top, box_width, box_height, confidence, descriptor, "
-                "image_sha256, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "image_sha256, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING row",
                 (
                     record.row,
                     f.face_id,
@@ -178,12 +222,11 @@ class SqliteCatalogTx:
                     f.image_sha256,
                     now,
                 ),
-            )
-            assert cur.lastrowid is not None
-            rows.append(cur.lastrowid)
+            ).fetchone()
+            rows.append(int(row))
             self.conn.execute(
                 "INSERT INTO face_changes (collection_row, face_row, removed) VALUES (?, ?, 0)",
-                (record.row, cur.lastrowid),
+                (record.row, row),
             )
         return self.faces_by_row(record, rows)
 
@@ -241,6 +284,7 @@ class SqliteCatalogTx:
         ]
 
     def delete_faces(self, record: CollectionRecord, face_ids: Sequence[str]) -> list[str]:
+        self._lock_faces(record)
         found = self.faces_by_id(record, face_ids)
         for f in found:
             self.conn.execute("DELETE FROM faces WHERE row = ?", (f.row,))
@@ -263,6 +307,8 @@ class SqliteCatalogTx:
     # --- index support -------------------------------------------------------------------------
 
     def snapshot(self, record: CollectionRecord) -> tuple[int, list[tuple[int, bytes]]]:
+        # Both reads must see the same state of the collection, whatever the isolation level.
+        self._lock_faces(record)
         seq = self.conn.execute(
             "SELECT COALESCE(MAX(seq), 0) FROM face_changes WHERE collection_row = ?",
             (record.row,),
@@ -305,14 +351,12 @@ class SqliteCatalogTx:
         return UserRecord(user_id=r[0], created=datetime.fromisoformat(r[1]), face_count=r[2])
 
     def create_user(self, record: CollectionRecord, user_id: str) -> bool:
-        try:
-            self.conn.execute(
-                "INSERT INTO users (collection_row, user_id, created) VALUES (?, ?, ?)",
-                (record.row, user_id, _now()),
-            )
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        cur = self.conn.execute(
+            "INSERT INTO users (collection_row, user_id, created) VALUES (?, ?, ?) "
+            "ON CONFLICT (collection_row, user_id) DO NOTHING",
+            (record.row, user_id, _now()),
+        )
+        return bool(cur.rowcount == 1)
 
     def delete_user(self, record: CollectionRecord, user_id: str) -> bool:
         self.conn.execute(
@@ -322,7 +366,7 @@ class SqliteCatalogTx:
         cur = self.conn.execute(
             "DELETE FROM users WHERE collection_row = ? AND user_id = ?", (record.row, user_id)
         )
-        return cur.rowcount > 0
+        return bool(cur.rowcount > 0)
 
     def users(self, record: CollectionRecord, after: str | None, limit: int) -> list[UserRecord]:
         rows = self.conn.execute(
@@ -372,6 +416,7 @@ class SqliteCatalogTx:
     # --- audit log ------------------------------------------------------------------------------
 
     def audit_head(self) -> tuple[int, str] | None:
+        self._lock_audit()
         r = self.conn.execute(
             "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
         ).fetchone()
@@ -395,6 +440,7 @@ class SqliteCatalogTx:
     # --- request tokens ------------------------------------------------------------------------
 
     def request_token(self, account: str, operation: str, token: str) -> tuple[str, str] | None:
+        self._lock_token("request", account, operation, token)
         r = self.conn.execute(
             "SELECT fingerprint, response FROM request_tokens "
             "WHERE account = ? AND operation = ? AND token = ?",
@@ -406,9 +452,11 @@ class SqliteCatalogTx:
         self, account: str, operation: str, token: str, fingerprint: str, response: str
     ) -> None:
         self.conn.execute(
-            "INSERT OR REPLACE INTO request_tokens "
+            "INSERT INTO request_tokens "
             "(account, operation, token, fingerprint, response, created) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, operation, token) DO UPDATE SET "
+            "fingerprint = excluded.fingerprint, response = excluded.response, "
+            "created = excluded.created",
             (account, operation, token, fingerprint, response, _now()),
         )
 
@@ -434,6 +482,7 @@ class SqliteCatalogTx:
         return found[0] if found else None
 
     def job_by_token(self, account: str, operation: str, token: str) -> JobRecord | None:
+        self._lock_token("job", account, operation, token)
         found = self._jobs(
             "account = ? AND operation = ? AND token = ?", (account, operation, token)
         )
@@ -456,7 +505,8 @@ class SqliteCatalogTx:
 
     def claim_job(self, worker: str, stale_before: datetime) -> JobRecord | None:
         found = self._jobs(
-            "status = ? OR (status = ? AND heartbeat < ?) ORDER BY created, job_id LIMIT 1",
+            "status = ? OR (status = ? AND heartbeat < ?) ORDER BY created, job_id LIMIT 1"
+            + self.claim_clause,
             (QUEUED, IN_PROGRESS, stale_before.isoformat(timespec="microseconds")),
         )
         if not found:
@@ -478,11 +528,11 @@ class SqliteCatalogTx:
             "WHERE job_id = ? AND worker = ? AND status = ?",
             (_now(), progress, video, job_id, worker, IN_PROGRESS),
         )
-        return cur.rowcount == 1
+        return bool(cur.rowcount == 1)
 
     def add_job_results(self, job_id: str, worker: str, first: int, items: Sequence[str]) -> bool:
         held = self.conn.execute(
-            "SELECT 1 FROM jobs WHERE job_id = ? AND worker = ? AND status = ?",
+            "SELECT 1 FROM jobs WHERE job_id = ? AND worker = ? AND status = ?" + self.hold_clause,
             (job_id, worker, IN_PROGRESS),
         ).fetchone()
         if held is None:
@@ -508,9 +558,10 @@ class SqliteCatalogTx:
             "video = coalesce(?, video) WHERE job_id = ? AND worker = ? AND status = ?",
             (status, message, _now(), video, job_id, worker, IN_PROGRESS),
         )
-        if cur.rowcount == 1 and status == FAILED:  # a failed job has no results to read
+        finished = bool(cur.rowcount == 1)
+        if finished and status == FAILED:  # a failed job has no results to read
             self.conn.execute("DELETE FROM job_results WHERE job_id = ?", (job_id,))
-        return cur.rowcount == 1
+        return finished
 
     def finished_jobs(self, before: datetime, limit: int) -> list[str]:
         rows = self.conn.execute(

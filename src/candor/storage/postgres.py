@@ -1,0 +1,241 @@
+"""The PostgreSQL backend (``CANDOR_DATABASE_URL=postgresql://…``): the same tables and the
+same statements as SQLite (:mod:`candor.storage.sql_catalog`), through psycopg 3 and a
+connection pool, for several API and worker processes on several machines.
+
+SQLite lets one writer in at a time, which keeps every check-then-write correct by itself.
+PostgreSQL runs writers side by side (READ COMMITTED), so where order matters the transaction
+takes a lock that lasts until it commits, and holds it no longer than the part that needs it:
+
+- **a collection's faces** (advisory lock per collection): its ``face_changes`` sequence numbers
+  commit in order, so no process's index catch-up can skip a change that commits late;
+- **the audit chain** (one advisory lock): taken when the record is appended, which services do
+  last, so concurrent searches run their nearest-neighbour search in parallel and queue only
+  for the append and the commit;
+- **idempotency tokens** (advisory lock per token): two requests with one ClientRequestToken
+  cannot both act;
+- **jobs**: claimed with ``FOR UPDATE SKIP LOCKED``, so workers never wait on each other's jobs,
+  and a worker writing results holds its job row (``FOR SHARE``) so a reclaim cannot interleave.
+
+Read transactions are ``REPEATABLE READ READ ONLY``: one consistent snapshot, as in SQLite.
+Migrations are numbered scripts recorded in ``candor_schema``, applied under an advisory lock
+so processes starting together do not race.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from candor.errors import ConfigurationError
+from candor.storage.catalog import CollectionRecord
+from candor.storage.sql_catalog import Connection, SqlCatalogTx
+from candor.storage.sql_store import SqlStore
+
+# Advisory lock classes (the first key of pg_advisory_xact_lock(int, int)).
+_LOCK_MIGRATE, _LOCK_AUDIT, _LOCK_FACES, _LOCK_TOKEN = 0x43A0, 0x43A1, 0x43A2, 0x43A3
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE accounts (
+        id      TEXT PRIMARY KEY,
+        name    TEXT NOT NULL UNIQUE,
+        created TEXT NOT NULL
+    );
+    CREATE TABLE api_keys (
+        access_key_id TEXT PRIMARY KEY,
+        account_id    TEXT NOT NULL REFERENCES accounts(id),
+        secret        BYTEA NOT NULL,
+        created       TEXT NOT NULL,
+        revoked_at    TEXT,
+        is_admin      INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX api_keys_account ON api_keys(account_id);
+    CREATE TABLE collections (
+        row           BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        account       TEXT NOT NULL,
+        collection_id TEXT NOT NULL,
+        arn           TEXT NOT NULL,
+        face_model    TEXT NOT NULL,
+        created       TEXT NOT NULL,
+        scoring       TEXT NOT NULL DEFAULT 'dlib-resnet-v1',
+        UNIQUE (account, collection_id)
+    );
+    CREATE TABLE faces (
+        row               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        collection_row    BIGINT NOT NULL REFERENCES collections(row) ON DELETE CASCADE,
+        face_id           TEXT NOT NULL UNIQUE,
+        image_id          TEXT NOT NULL,
+        external_image_id TEXT,
+        box_left          DOUBLE PRECISION NOT NULL,
+        box_top           DOUBLE PRECISION NOT NULL,
+        box_width         DOUBLE PRECISION NOT NULL,
+        box_height        DOUBLE PRECISION NOT NULL,
+        confidence        DOUBLE PRECISION NOT NULL,
+        descriptor        BYTEA NOT NULL,
+        image_sha256      TEXT NOT NULL,
+        user_id           TEXT,
+        indexed_at        TEXT NOT NULL
+    );
+    CREATE INDEX faces_collection ON faces(collection_row, row);
+    CREATE INDEX faces_user ON faces(collection_row, user_id);
+    CREATE INDEX faces_age ON faces(collection_row, indexed_at);
+    CREATE TABLE users (
+        collection_row BIGINT NOT NULL REFERENCES collections(row) ON DELETE CASCADE,
+        user_id        TEXT NOT NULL,
+        created        TEXT NOT NULL,
+        PRIMARY KEY (collection_row, user_id)
+    );
+    CREATE TABLE face_changes (
+        seq            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        collection_row BIGINT NOT NULL,
+        face_row       BIGINT NOT NULL,
+        removed        INTEGER NOT NULL
+    );
+    CREATE INDEX face_changes_collection ON face_changes(collection_row, seq);
+    CREATE TABLE tags (
+        arn   TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (arn, key)
+    );
+    CREATE TABLE request_tokens (
+        account     TEXT NOT NULL,
+        operation   TEXT NOT NULL,
+        token       TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        response    TEXT NOT NULL,
+        created     TEXT NOT NULL,
+        PRIMARY KEY (account, operation, token)
+    );
+    CREATE TABLE audit_log (
+        seq       BIGINT PRIMARY KEY,
+        time      TEXT NOT NULL,
+        payload   TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL
+    );
+    CREATE INDEX audit_time ON audit_log(time);
+    CREATE TABLE jobs (
+        job_id         TEXT PRIMARY KEY,
+        account        TEXT NOT NULL,
+        operation      TEXT NOT NULL,
+        request        TEXT NOT NULL,
+        token          TEXT,
+        tag            TEXT,
+        status         TEXT NOT NULL,
+        status_message TEXT,
+        progress       DOUBLE PRECISION NOT NULL DEFAULT 0,
+        worker         TEXT,
+        heartbeat      TEXT,
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        created        TEXT NOT NULL,
+        finished       TEXT,
+        video          TEXT
+    );
+    CREATE UNIQUE INDEX jobs_token ON jobs(account, operation, token) WHERE token IS NOT NULL;
+    CREATE INDEX jobs_queue ON jobs(status, created);
+    CREATE INDEX jobs_listing ON jobs(account, operation, created);
+    CREATE TABLE job_results (
+        job_id  TEXT NOT NULL REFERENCES jobs(job_id) ON DELETE CASCADE,
+        n       INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        PRIMARY KEY (job_id, n)
+    );
+    """,
+)
+
+
+def _placeholders(sql: str) -> str:
+    """``?`` → ``%s`` (psycopg's), ``%`` → ``%%``. The catalog's statements carry no ``?`` or
+    ``%`` inside string literals; values always travel as parameters."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _Adapter:
+    """A psycopg connection seen through :class:`candor.storage.sql_catalog.Connection`."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        return self._conn.execute(_placeholders(sql), tuple(parameters), prepare=False)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any:
+        cur = self._conn.cursor()
+        rows = [tuple(p) for p in parameters]
+        if rows:
+            cur.executemany(_placeholders(sql), rows)
+        return cur
+
+
+class PostgresCatalogTx(SqlCatalogTx):
+    claim_clause = " FOR UPDATE SKIP LOCKED"
+    hold_clause = " FOR SHARE"
+
+    def _lock_faces(self, record: CollectionRecord) -> None:
+        self.conn.execute("SELECT pg_advisory_xact_lock(?, ?)", (_LOCK_FACES, record.row))
+
+    def _lock_audit(self) -> None:
+        self.conn.execute("SELECT pg_advisory_xact_lock(?, 0)", (_LOCK_AUDIT,))
+
+    def _lock_token(self, *parts: str) -> None:
+        self.conn.execute(
+            "SELECT pg_advisory_xact_lock(?, hashtext(?))", (_LOCK_TOKEN, "\x1f".join(parts))
+        )
+
+
+class PostgresStore(SqlStore):
+    """The key store and catalog in one PostgreSQL database, shared by every process."""
+
+    tx_class = PostgresCatalogTx
+
+    def __init__(self, url: str, *, max_connections: int = 8) -> None:
+        try:
+            from psycopg_pool import ConnectionPool
+        except ImportError as e:  # pragma: no cover - depends on the install
+            raise ConfigurationError(
+                "CANDOR_DATABASE_URL names PostgreSQL, but psycopg is not installed: "
+                "pip install 'candor[postgres]'"
+            ) from e
+        self.url = url
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            kwargs={"autocommit": True},
+            open=False,
+            name="candor",
+        )
+        try:
+            self._pool.open(wait=True, timeout=30.0)
+        except Exception as e:
+            self._pool.close()
+            raise ConfigurationError(
+                f"cannot connect to the PostgreSQL database in CANDOR_DATABASE_URL: {e}"
+            ) from e
+        self._migrate()
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        with self._pool.connection() as conn:
+            yield _Adapter(conn)
+
+    def _begin(self, conn: Connection, *, write: bool) -> None:
+        conn.execute("BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+
+    def _migrate(self) -> None:
+        with self._tx(write=True) as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(?, 0)", (_LOCK_MIGRATE,))
+            conn.execute("CREATE TABLE IF NOT EXISTS candor_schema (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT max(version) FROM candor_schema").fetchone()
+            version = int(row[0] or 0)
+            for number, script in enumerate(MIGRATIONS, start=1):
+                if number > version:
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute("INSERT INTO candor_schema (version) VALUES (?)", (number,))
+
+    def close(self) -> None:
+        self._pool.close()
