@@ -9,7 +9,6 @@ delete was acknowledged, no job result missing or twice, one audit chain that ve
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess

@@ -89,6 +89,13 @@ class Settings:
         "(one machine), or postgresql://USER:PASSWORD@HOST/DB for PostgreSQL, which any number "
         "of API and worker processes on any machines can share (pip install 'candor[postgres]').",
     )
+    vector_index: str = _setting(
+        "memory",
+        "Where face search finds its nearest neighbours: 'memory' (an index in each process, "
+        "built from the database and caught up before every search; fastest up to a few "
+        "million faces per machine) or 'pgvector' (HNSW inside PostgreSQL, needs "
+        "CANDOR_DATABASE_URL and the vector extension; no per-process copy).",
+    )
     database_pool: int = _setting(
         8, "Most PostgreSQL connections one process keeps open (with CANDOR_DATABASE_URL)."
     )
@@ -197,6 +204,14 @@ class Settings:
             raise ConfigurationError(
                 "database_url must be a postgresql:// URL (leave it unset for SQLite in the "
                 f"data directory), got {self.database_url.split('://')[0]!r}://…"
+            )
+        if self.vector_index not in ("memory", "pgvector"):
+            raise ConfigurationError(
+                f"vector_index must be memory or pgvector, got {self.vector_index!r}"
+            )
+        if self.vector_index == "pgvector" and not self.database_url:
+            raise ConfigurationError(
+                "vector_index pgvector searches inside PostgreSQL: set database_url too"
             )
         if not 1 <= self.database_pool <= 1000:
             raise ConfigurationError(f"database_pool must be 1..1000, got {self.database_pool}")

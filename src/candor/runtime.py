@@ -13,6 +13,7 @@ from candor.inference.scoring import Scoring, default_scoring, load_scoring
 from candor.media import LocalMediaSource, MediaSource, S3MediaSource
 from candor.storage.catalog import Catalog, CollectionRecord
 from candor.storage.index_cache import IndexCache
+from candor.storage.vectors_pg import PgVectorSearch
 
 
 class Runtime:
@@ -57,5 +58,7 @@ class Runtime:
         return open_store(self.settings)
 
     @functools.cached_property
-    def indexes(self) -> IndexCache:
+    def indexes(self) -> IndexCache | PgVectorSearch:
+        if self.settings.vector_index == "pgvector":
+            return PgVectorSearch()
         return IndexCache()

@@ -1,4 +1,11 @@
-"""1:N face search: SearchFaces and SearchFacesByImage."""
+"""1:N face search: SearchFaces and SearchFacesByImage.
+
+A search reads in a read transaction, so searches in any number of threads and processes run
+their nearest-neighbour stage side by side (on SQLite too: WAL readers never wait), and then
+appends its audit record in a short write transaction of its own. A search changes nothing, so
+there is no effect that must commit with the record; the result is returned only after its
+record is in the chain, and if the append fails the caller gets an error, not the matches.
+"""
 
 from __future__ import annotations
 
@@ -149,7 +156,7 @@ def search_faces(
     max_faces: int = DEFAULT_MAX_FACES,
 ) -> FaceSearchResult:
     _check(threshold, max_faces)
-    with rt.catalog.transaction(write=True) as tx:
+    with rt.catalog.transaction() as tx:
         record = require(tx, caller, collection_id)
         policy = policy_of(tx, record)
         refusal = policy.search_refusal(caller, threshold, collection_id)
@@ -171,6 +178,7 @@ def search_faces(
                 exclude_row=face.row,
                 policy=policy,
             )
+    with rt.catalog.transaction(write=True) as tx:
         audit.append(
             tx,
             caller,
@@ -208,7 +216,7 @@ def search_faces_by_image(
     _check(threshold, max_faces)
     probe = probe_face(rt, caller, collection_id, image, quality_filter)
     decoded, face = probe.image, probe.face
-    with rt.catalog.transaction(write=True) as tx:
+    with rt.catalog.transaction() as tx:
         record = require(tx, caller, collection_id)
         policy = policy_of(tx, record)
         refusal = policy.search_refusal(caller, threshold, collection_id)
@@ -223,6 +231,7 @@ def search_faces_by_image(
                 max_faces=max_faces,
                 policy=policy,
             )
+    with rt.catalog.transaction(write=True) as tx:
         audit.append(
             tx,
             caller,

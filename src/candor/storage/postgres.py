@@ -16,6 +16,10 @@ takes a lock that lasts until it commits, and holds it no longer than the part t
 - **jobs**: claimed with ``FOR UPDATE SKIP LOCKED``, so workers never wait on each other's jobs,
   and a worker writing results holds its job row (``FOR SHARE``) so a reclaim cannot interleave.
 
+With ``CANDOR_VECTOR_INDEX=pgvector`` every face also carries its descriptor as a pgvector
+``vector(128)`` under an HNSW index, and searches ask the database for candidates
+(:class:`candor.storage.vectors_pg.PgVectorSearch`) instead of holding an index in memory.
+
 Read transactions are ``REPEATABLE READ READ ONLY``: one consistent snapshot, as in SQLite.
 Migrations are numbered scripts recorded in ``candor_schema``, applied under an advisory lock
 so processes starting together do not race.
@@ -28,7 +32,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from candor.errors import ConfigurationError
-from candor.storage.catalog import CollectionRecord
+from candor.storage.catalog import CollectionRecord, NewFace
 from candor.storage.sql_catalog import Connection, SqlCatalogTx
 from candor.storage.sql_store import SqlStore
 
@@ -169,9 +173,44 @@ class _Adapter:
         return cur
 
 
+def vector_text(descriptor: bytes) -> str:
+    """A little-endian float32 descriptor in pgvector's text form (9 digits: exact)."""
+    import numpy as np
+
+    return "[" + ",".join(f"{x:.9g}" for x in np.frombuffer(descriptor, dtype="<f4")) + "]"
+
+
 class PostgresCatalogTx(SqlCatalogTx):
     claim_clause = " FOR UPDATE SKIP LOCKED"
     hold_clause = " FOR SHARE"
+
+    def __init__(self, conn: Connection, *, vectors: bool = False) -> None:
+        super().__init__(conn)
+        self.vectors = vectors
+
+    def _face_extras(self) -> tuple[str, str]:
+        return (", embedding", ", ?::vector") if self.vectors else ("", "")
+
+    def _face_extra_values(self, face: NewFace) -> tuple[object, ...]:
+        return (vector_text(face.descriptor),) if self.vectors else ()
+
+    def nearest_faces(
+        self, record: CollectionRecord, query: bytes, k: int, ef_search: int
+    ) -> list[tuple[int, bytes]]:
+        """About the ``k`` faces of the collection nearest ``query`` in plain L2, from the HNSW
+        index (iterative scan, so a collection among many still gets ``k``), with their
+        descriptors for exact re-ranking."""
+        self.conn.execute(
+            "SELECT set_config('hnsw.ef_search', ?, true), "
+            "set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+            (str(max(ef_search, k)),),
+        )
+        rows = self.conn.execute(
+            "SELECT row, descriptor FROM faces WHERE collection_row = ? "
+            "ORDER BY embedding <-> ?::vector LIMIT ?",
+            (record.row, vector_text(query), k),
+        ).fetchall()
+        return [(int(r[0]), bytes(r[1])) for r in rows]
 
     def _lock_faces(self, record: CollectionRecord) -> None:
         self.conn.execute("SELECT pg_advisory_xact_lock(?, ?)", (_LOCK_FACES, record.row))
@@ -190,7 +229,7 @@ class PostgresStore(SqlStore):
 
     tx_class = PostgresCatalogTx
 
-    def __init__(self, url: str, *, max_connections: int = 8) -> None:
+    def __init__(self, url: str, *, max_connections: int = 8, vectors: bool = False) -> None:
         try:
             from psycopg_pool import ConnectionPool
         except ImportError as e:  # pragma: no cover - depends on the install
@@ -199,6 +238,7 @@ class PostgresStore(SqlStore):
                 "pip install 'candor[postgres]'"
             ) from e
         self.url = url
+        self.vectors = vectors
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -215,6 +255,11 @@ class PostgresStore(SqlStore):
                 f"cannot connect to the PostgreSQL database in CANDOR_DATABASE_URL: {e}"
             ) from e
         self._migrate()
+        if vectors:
+            self._enable_pgvector()
+
+    def _new_tx(self, conn: Connection) -> SqlCatalogTx:
+        return PostgresCatalogTx(conn, vectors=self.vectors)
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:
@@ -236,6 +281,38 @@ class PostgresStore(SqlStore):
                         if statement.strip():
                             conn.execute(statement)
                     conn.execute("INSERT INTO candor_schema (version) VALUES (?)", (number,))
+
+    def _enable_pgvector(self) -> None:
+        """The embedding column and its HNSW index, added once; faces stored before pgvector
+        was switched on get their embedding here, in batches."""
+        with self._tx(write=True) as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(?, 0)", (_LOCK_MIGRATE,))
+            available = conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
+            ).fetchone()
+            if available is None:
+                raise ConfigurationError(
+                    "CANDOR_VECTOR_INDEX=pgvector, but this PostgreSQL server has no pgvector "
+                    "extension (install it, e.g. the postgresql-NN-pgvector package, or use "
+                    "CANDOR_VECTOR_INDEX=memory)"
+                )
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            conn.execute("ALTER TABLE faces ADD COLUMN IF NOT EXISTS embedding vector(128)")
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS faces_embedding ON faces "
+                "USING hnsw (embedding vector_l2_ops)"
+            )
+        while True:
+            with self._tx(write=True) as conn:
+                rows = conn.execute(
+                    "SELECT row, descriptor FROM faces WHERE embedding IS NULL LIMIT 1000"
+                ).fetchall()
+                conn.executemany(
+                    "UPDATE faces SET embedding = ?::vector WHERE row = ?",
+                    [(vector_text(bytes(r[1])), int(r[0])) for r in rows],
+                )
+            if len(rows) < 1000:
+                return
 
     def close(self) -> None:
         self._pool.close()

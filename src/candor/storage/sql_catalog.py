@@ -121,6 +121,13 @@ class SqlCatalogTx:
     def _lock_token(self, *parts: str) -> None:
         """Serialise the check-then-insert of one idempotency token."""
 
+    def _face_extras(self) -> tuple[str, str]:
+        """More columns a backend stores with each face: (", col", ", ?") text to add."""
+        return "", ""
+
+    def _face_extra_values(self, face: NewFace) -> tuple[object, ...]:
+        return ()
+
     # --- collections ---------------------------------------------------------------------------
 
     def _collection(self, where: str, args: tuple[object, ...]) -> list[CollectionRecord]:
@@ -202,12 +209,13 @@ class SqlCatalogTx:
         self._lock_faces(record)
         now = _now()
         rows = []
+        extra_columns, extra_marks = self._face_extras()
         for f in faces:
             (row,) = self.conn.execute(
                 "INSERT INTO faces (collection_row, face_id, image_id, external_image_id, "
                 "box_left, box_top, box_width, box_height, confidence, descriptor, "
-                "image_sha256, indexed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "RETURNING row",
+                f"image_sha256, indexed_at{extra_columns}) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra_marks}) RETURNING row",
                 (
                     record.row,
                     f.face_id,
@@ -221,6 +229,7 @@ class SqlCatalogTx:
                     f.descriptor,
                     f.image_sha256,
                     now,
+                    *self._face_extra_values(f),
                 ),
             ).fetchone()
             rows.append(int(row))

@@ -73,7 +73,10 @@ class SqlStore:
     def transaction(self, *, write: bool = False) -> Iterator[SqlCatalogTx]:
         """A catalog transaction; see :class:`candor.storage.catalog.Catalog`."""
         with self._tx(write=write) as conn:
-            yield self.tx_class(conn)
+            yield self._new_tx(conn)
+
+    def _new_tx(self, conn: Connection) -> SqlCatalogTx:
+        return self.tx_class(conn)
 
     # --- accounts and keys ---------------------------------------------------------------------
 
