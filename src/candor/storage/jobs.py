@@ -10,6 +10,7 @@ Get* call pages through the database, never through a worker's memory.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -97,3 +98,35 @@ class JobTx(Protocol):
     def job_counts(self) -> dict[tuple[str, str], int]:
         """Jobs of every account by (operation, status), for /metrics."""
         ...
+
+
+class JobLost(Exception):
+    """The worker no longer holds the job: another worker reclaimed it and starts it over."""
+
+
+class _WriteCatalog(Protocol):
+    def transaction(self, *, write: bool = False) -> AbstractContextManager[JobTx]: ...
+
+
+class ResultWriter:
+    """A running job's result items, appended to the database in numbered batches while its
+    worker still holds the job; :class:`JobLost` as soon as it does not."""
+
+    def __init__(self, catalog: _WriteCatalog, job_id: str, worker: str, batch: int) -> None:
+        self._catalog, self._job_id, self._worker, self._size = catalog, job_id, worker, batch
+        self._next = 1  # results are numbered from 1; a NextToken holds the last number read
+        self._batch: list[str] = []
+
+    def add(self, item: str) -> None:
+        self._batch.append(item)
+        if len(self._batch) >= self._size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._batch:
+            return
+        with self._catalog.transaction(write=True) as tx:
+            if not tx.add_job_results(self._job_id, self._worker, self._next, self._batch):
+                raise JobLost
+        self._next += len(self._batch)
+        self._batch = []
