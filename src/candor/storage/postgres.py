@@ -163,7 +163,7 @@ class _Adapter:
         self._conn = conn
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
-        return self._conn.execute(_placeholders(sql), tuple(parameters), prepare=False)
+        return self._conn.execute(_placeholders(sql), tuple(parameters))
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any:
         cur = self._conn.cursor()

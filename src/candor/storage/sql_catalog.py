@@ -208,36 +208,34 @@ class SqlCatalogTx:
     def insert_faces(self, record: CollectionRecord, faces: Sequence[NewFace]) -> list[FaceRecord]:
         self._lock_faces(record)
         now = _now()
-        rows = []
         extra_columns, extra_marks = self._face_extras()
-        for f in faces:
-            (row,) = self.conn.execute(
+        marks = f"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra_marks})"
+        rows: dict[str, int] = {}
+        # One statement per 200 faces, in both engines (13 parameters a face stays well under
+        # SQLite's 32,766 and PostgreSQL's 65,535).
+        for start in range(0, len(faces), 200):
+            chunk = faces[start : start + 200]
+            values: list[object] = []
+            for f in chunk:
+                values += [record.row, f.face_id, f.image_id, f.external_image_id, f.left, f.top,
+                           f.width, f.height, f.confidence, f.descriptor, f.image_sha256, now,
+                           *self._face_extra_values(f)]
+            made = self.conn.execute(
                 "INSERT INTO faces (collection_row, face_id, image_id, external_image_id, "
                 "box_left, box_top, box_width, box_height, confidence, descriptor, "
                 f"image_sha256, indexed_at{extra_columns}) "
-                f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra_marks}) RETURNING row",
-                (
-                    record.row,
-                    f.face_id,
-                    f.image_id,
-                    f.external_image_id,
-                    f.left,
-                    f.top,
-                    f.width,
-                    f.height,
-                    f.confidence,
-                    f.descriptor,
-                    f.image_sha256,
-                    now,
-                    *self._face_extra_values(f),
-                ),
-            ).fetchone()
-            rows.append(int(row))
+                f"VALUES {', '.join([marks] * len(chunk))} RETURNING row, face_id",
+                values,
+            ).fetchall()
+            new_rows = sorted(int(r[0]) for r in made)
+            rows.update({str(r[1]): int(r[0]) for r in made})
             self.conn.execute(
-                "INSERT INTO face_changes (collection_row, face_row, removed) VALUES (?, ?, 0)",
-                (record.row, row),
+                "INSERT INTO face_changes (collection_row, face_row, removed) VALUES "
+                + ", ".join(["(?, ?, 0)"] * len(new_rows)),
+                [x for row in new_rows for x in (record.row, row)],
             )
-        return self.faces_by_row(record, rows)
+        by_row = {f.row: f for f in self.faces_by_row(record, list(rows.values()))}
+        return [by_row[rows[f.face_id]] for f in faces]
 
     def faces_by_id(self, record: CollectionRecord, face_ids: Sequence[str]) -> list[FaceRecord]:
         out: list[FaceRecord] = []
