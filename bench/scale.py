@@ -26,7 +26,7 @@ write transaction (each face with its change-log row), which gives ingest faces/
 disk per face for both; and the PostgreSQL copy carries pgvector embeddings, indexed afterwards
 with HNSW (m=16, ef_construction=64, as one would after a bulk load; the build column is that
 CREATE INDEX) and searched as CANDOR_VECTOR_INDEX=pgvector searches: 64 candidates from the
-database (ef_search 200, iterative scan) re-ranked exactly, one read transaction per query, so
+database (ef_search 200 as shipped, or each of --ef-search; iterative scan) re-ranked exactly, one read transaction per query, so
 its latency includes the round trip to the database.
 
 Recall@1: the method's first answer is the exact nearest face (or ties it within 1e-5). The
@@ -308,6 +308,7 @@ def run_size(
 
 
 BACKENDS = False
+EF_SEARCH = [200]
 INGEST: list[str] = []
 
 
@@ -385,18 +386,19 @@ def bench_backends(
             )
             print(INGEST[-1], flush=True)
             position = {int(r): i for i, r in enumerate(rows)}
-            search = PgVectorSearch()
             plain = types.SimpleNamespace(normalizer=None)
+            for ef in EF_SEARCH:
+                search = PgVectorSearch(ef_search=ef)
 
-            def one(q: np.ndarray) -> list[tuple[int, float]]:
-                with store.transaction() as tx:
-                    hits = search.search(tx, record, plain, q.astype("<f4").tobytes(), K, None)
-                return [(position[r], d) for r, d in hits]
+                def one(q: np.ndarray, search: PgVectorSearch = search) -> list[tuple[int, float]]:
+                    with store.transaction() as tx:
+                        hits = search.search(tx, record, plain, q.astype("<f4").tobytes(), K, None)
+                    return [(position[r], d) for r, d in hits]
 
-            ms, cpu, firsts = latencies(one, queries)
-            out.append(Row(size, "pgvector HNSW (+ exact re-rank)", build, hnsw / size, ms, cpu,
-                           recall(firsts, truth), len(queries)))
-            print(out[-1].markdown(), flush=True)
+                ms, cpu, firsts = latencies(one, queries)
+                out.append(Row(size, f"pgvector HNSW, ef_search {ef} (+ exact re-rank)", build,
+                               hnsw / size, ms, cpu, recall(firsts, truth), len(queries)))
+                print(out[-1].markdown(), flush=True)
             store.close()
         finally:
             server.cleanup()
@@ -565,10 +567,14 @@ def main() -> None:
         action="store_true",
         help="also ingest into SQLite and PostgreSQL and search with pgvector HNSW",
     )
+    ap.add_argument(
+        "--ef-search", default="200", help="with --backends: pgvector ef_search values to try"
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    global BACKENDS
+    global BACKENDS, EF_SEARCH
     BACKENDS = args.backends
+    EF_SEARCH = [int(x) for x in args.ef_search.split(",")]
     default = "25000,50000,75000,100000,150000,200000" if args.exact_scan else "100000,1000000"
     sizes = [int(s) for s in (args.sizes or default).split(",")]
 

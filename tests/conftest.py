@@ -48,9 +48,24 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("candor-data")
 
 
+#: CANDOR_TEST_DATABASE=postgres runs the session's shared runtime and `candor serve` (the API
+#: tests) on a PostgreSQL database instead of SQLite; CI runs the API tests both ways.
+ON_POSTGRES = os.environ.get("CANDOR_TEST_DATABASE") == "postgres"
+
+
 @pytest.fixture(scope="session")
-def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir)
+def session_database(request: pytest.FixtureRequest) -> str | None:
+    """The session's PostgreSQL database URL under CANDOR_TEST_DATABASE=postgres, else None."""
+    if not ON_POSTGRES:
+        return None
+    from tests.pg import new_database
+
+    return new_database(request.getfixturevalue("pg_server"))
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path, session_database: str | None) -> Settings:
+    return Settings(data_dir=data_dir, database_url=session_database)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from unittest import mock
 
 import pytest
 
-from ..conftest import SMOKE
+from ..conftest import ON_POSTGRES, SMOKE
 
 EXAMPLES = SMOKE / "examples"
 OBAMA = EXAMPLES / "obama.jpg"
@@ -65,13 +65,28 @@ def server_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("CANDOR_", "AWS_"))}
 
 
+#: The database URL of each server started on PostgreSQL, by data directory: the CLI run on
+#: that data directory must use the same database.
+DATABASES: dict[Path, str] = {}
+
+
+def server_settings(server: Server) -> Any:
+    """Settings that reach the server's own database (for tests that look inside it)."""
+    from candor.config import Settings
+
+    return Settings(data_dir=server.data_dir, database_url=DATABASES.get(server.data_dir))
+
+
 def candor(*args: str, data_dir: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = server_env()
+    if data_dir in DATABASES:
+        env["CANDOR_DATABASE_URL"] = DATABASES[data_dir]
     return subprocess.run(
         [sys.executable, "-m", "candor.cli", "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=server_env(),
+        env=env,
         check=False,
     )
 
@@ -80,6 +95,8 @@ def start_server(
     data_dir: Path, *args: str, timeout: float = 90, env: dict[str, str] | None = None
 ) -> Server:
     data_dir.mkdir(parents=True, exist_ok=True)
+    if env and "CANDOR_DATABASE_URL" in env:
+        DATABASES[data_dir] = env["CANDOR_DATABASE_URL"]
     stdout, stderr = data_dir / "serve.out", data_dir / "serve.err"
     with stdout.open("wb") as out, stderr.open("wb") as err:
         proc = subprocess.Popen(
@@ -132,8 +149,13 @@ def stop_server(server: Server, timeout: float = 60) -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(tmp_path_factory.mktemp("serve"), "--workers", "2")
+def server(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[Server]:
+    env = None
+    if ON_POSTGRES:  # a database of its own, as its data directory is its own
+        from tests.pg import new_database
+
+        env = {"CANDOR_DATABASE_URL": new_database(request.getfixturevalue("pg_server"))}
+    running = start_server(tmp_path_factory.mktemp("serve"), "--workers", "2", env=env)
     yield running
     code = stop_server(running)
     log = running.stderr.read_text()

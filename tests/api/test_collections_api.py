@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from candor.config import Settings
 from candor.keys import KeyRing
 
-from .conftest import BIDEN, OBAMA, OBAMA2, Server
+from .conftest import BIDEN, OBAMA, OBAMA2, Server, server_settings
 from .test_boto3 import check_output, error_code
 
 
@@ -99,7 +98,7 @@ def test_accounts_are_isolated(rek: Any, server: Server, coll: str) -> None:
     face_id = face["Face"]["FaceId"]
     rek.create_user(CollectionId=coll, UserId="someone")
     arn = rek.describe_collection(CollectionId=coll)["CollectionARN"]
-    other_key = KeyRing.open(Settings(data_dir=server.data_dir)).create(f"other-{uuid.uuid4().hex[:6]}")
+    other_key = KeyRing.open(server_settings(server)).create(f"other-{uuid.uuid4().hex[:6]}")
     other = server.client(other_key.access_key_id, other_key.secret)
     try:
         assert coll not in other.list_collections()["CollectionIds"]
@@ -155,7 +154,7 @@ def test_purpose_header_and_expected_false_matches(rek: Any, server: Server, col
     assert float(r["ResponseMetadata"]["HTTPHeaders"]["x-candor-expected-false-matches"]) == pytest.approx(1e-4)
     from candor import Client
 
-    local = Client(data_dir=server.data_dir)
+    local = Client(settings=server_settings(server))
     with local.runtime.catalog.transaction() as tx:
         last = list(tx.audit_records())[-1].fields()
     assert last["purpose"] == "incident 42" and last["principal"] == server.key_id

@@ -18,11 +18,14 @@ from candor.storage.catalog import CatalogTx, CollectionRecord
 
 OVERFETCH = 4
 MIN_CANDIDATES = 64
-EF_SEARCH = 200  # HNSW candidate list; recall@1 measured in bench/scale.py --pgvector
+EF_SEARCH = 200  # HNSW candidate list; recall@1 and latency by value: bench/scale.py --backends
 
 
 class PgVectorSearch:
     """The :class:`candor.storage.index_cache.IndexCache` interface, answered by the database."""
+
+    def __init__(self, ef_search: int = EF_SEARCH) -> None:
+        self.ef_search = ef_search
 
     def search(
         self,
@@ -37,7 +40,7 @@ class PgVectorSearch:
         if nearest is None:
             raise ConfigurationError("CANDOR_VECTOR_INDEX=pgvector needs the PostgreSQL backend")
         want = max(MIN_CANDIDATES, OVERFETCH * k)
-        candidates: list[tuple[int, bytes]] = nearest(record, query, want, EF_SEARCH)
+        candidates: list[tuple[int, bytes]] = nearest(record, query, want, self.ef_search)
         if not candidates:
             return []
         q = np.frombuffer(query, dtype="<f4")
