@@ -61,3 +61,12 @@ def test_pgvector_needs_postgresql(tmp_path: Path) -> None:
         Settings(data_dir=tmp_path, vector_index="pgvector")
     with pytest.raises(ConfigurationError, match="memory or pgvector"):
         Settings(data_dir=tmp_path, vector_index="faiss")
+
+
+def test_an_unreachable_database_is_a_clear_configuration_error() -> None:
+    from candor.storage.postgres import PostgresStore
+
+    with pytest.raises(ConfigurationError, match="cannot connect") as error:
+        PostgresStore("postgresql://candor:s3cret@127.0.0.1:1/candor", connect_timeout=2)
+    assert "s3cret" not in str(error.value)
+    assert "127.0.0.1:1/candor" in str(error.value)

@@ -229,7 +229,14 @@ class PostgresStore(SqlStore):
 
     tx_class = PostgresCatalogTx
 
-    def __init__(self, url: str, *, max_connections: int = 8, vectors: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 8,
+        vectors: bool = False,
+        connect_timeout: float = 10.0,
+    ) -> None:
         try:
             from psycopg_pool import ConnectionPool
         except ImportError as e:  # pragma: no cover - depends on the install
@@ -248,11 +255,13 @@ class PostgresStore(SqlStore):
             name="candor",
         )
         try:
-            self._pool.open(wait=True, timeout=30.0)
+            self._pool.open(wait=True, timeout=connect_timeout)
         except Exception as e:
             self._pool.close()
+            where = url.split("@")[-1]  # never the password
             raise ConfigurationError(
-                f"cannot connect to the PostgreSQL database in CANDOR_DATABASE_URL: {e}"
+                f"cannot connect to the PostgreSQL database at {where} (CANDOR_DATABASE_URL) "
+                f"within {connect_timeout:g} s: is the server running and the URL right? ({e})"
             ) from e
         self._migrate()
         if vectors:
