@@ -37,7 +37,8 @@ _FACE_COLUMNS = (
 )
 
 
-def _now() -> str:
+def now_text() -> str:
+    """Times are stored as ISO 8601 text in UTC with microseconds: fixed width, so they sort."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
@@ -81,14 +82,6 @@ def _face(row: Sequence[object]) -> FaceRecord:
         user_id=None if row[10] is None else str(row[10]),
         indexed_at=datetime.fromisoformat(str(row[11])),
     )
-
-
-class Cursor(Protocol):
-    @property
-    def rowcount(self) -> int: ...
-    def fetchone(self) -> Any: ...
-    def fetchall(self) -> list[Any]: ...
-    def __iter__(self) -> Iterator[Any]: ...
 
 
 class Connection(Protocol):
@@ -163,7 +156,7 @@ class SqlCatalogTx:
         cur = self.conn.execute(
             "INSERT INTO collections (account, collection_id, arn, face_model, scoring, "
             "created) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, collection_id) DO NOTHING",
-            (account, collection_id, arn, face_model, scoring, _now()),
+            (account, collection_id, arn, face_model, scoring, now_text()),
         )
         if cur.rowcount != 1:
             return None
@@ -207,7 +200,7 @@ class SqlCatalogTx:
 
     def insert_faces(self, record: CollectionRecord, faces: Sequence[NewFace]) -> list[FaceRecord]:
         self._lock_faces(record)
-        now = _now()
+        now = now_text()
         extra_columns, extra_marks = self._face_extras()
         marks = f"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?{extra_marks})"
         rows: dict[str, int] = {}
@@ -361,7 +354,7 @@ class SqlCatalogTx:
         cur = self.conn.execute(
             "INSERT INTO users (collection_row, user_id, created) VALUES (?, ?, ?) "
             "ON CONFLICT (collection_row, user_id) DO NOTHING",
-            (record.row, user_id, _now()),
+            (record.row, user_id, now_text()),
         )
         return bool(cur.rowcount == 1)
 
@@ -464,7 +457,7 @@ class SqlCatalogTx:
             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account, operation, token) DO UPDATE SET "
             "fingerprint = excluded.fingerprint, response = excluded.response, "
             "created = excluded.created",
-            (account, operation, token, fingerprint, response, _now()),
+            (account, operation, token, fingerprint, response, now_text()),
         )
 
     # --- stored-video jobs (candor.storage.jobs.JobTx) ------------------------------------------
@@ -474,7 +467,7 @@ class SqlCatalogTx:
             "INSERT INTO jobs (job_id, account, operation, request, token, tag, status, created) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (job.job_id, job.account, job.operation, job.request, job.token, job.tag, QUEUED,
-             _now()),
+             now_text()),
         )
         found = self.job(job.account, job.job_id)
         assert found is not None
@@ -523,7 +516,7 @@ class SqlCatalogTx:
         self.conn.execute(
             "UPDATE jobs SET status = ?, worker = ?, heartbeat = ?, progress = 0, "
             "attempts = attempts + 1 WHERE job_id = ?",
-            (IN_PROGRESS, worker, _now(), job.job_id),
+            (IN_PROGRESS, worker, now_text(), job.job_id),
         )
         claimed = self.job(job.account, job.job_id)
         assert claimed is not None
@@ -533,7 +526,7 @@ class SqlCatalogTx:
         cur = self.conn.execute(
             "UPDATE jobs SET heartbeat = ?, progress = ?, video = coalesce(?, video) "
             "WHERE job_id = ? AND worker = ? AND status = ?",
-            (_now(), progress, video, job_id, worker, IN_PROGRESS),
+            (now_text(), progress, video, job_id, worker, IN_PROGRESS),
         )
         return bool(cur.rowcount == 1)
 
@@ -563,7 +556,7 @@ class SqlCatalogTx:
         cur = self.conn.execute(
             "UPDATE jobs SET status = ?, status_message = ?, finished = ?, progress = 1, "
             "video = coalesce(?, video) WHERE job_id = ? AND worker = ? AND status = ?",
-            (status, message, _now(), video, job_id, worker, IN_PROGRESS),
+            (status, message, now_text(), video, job_id, worker, IN_PROGRESS),
         )
         finished = bool(cur.rowcount == 1)
         if finished and status == FAILED:  # a failed job has no results to read

@@ -10,21 +10,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from candor.storage.base import Account, StoredKey
-from candor.storage.sql_catalog import Connection, SqlCatalogTx
+from candor.storage.sql_catalog import Connection, SqlCatalogTx, now_text
 
 _KEY_SELECT = """
     SELECT k.access_key_id, k.account_id, a.name, k.secret, k.created, k.revoked_at, k.is_admin
     FROM api_keys k JOIN accounts a ON a.id = k.account_id
 """
-
-
-def now_text() -> str:
-    """Times are stored as ISO 8601 text in UTC with microseconds: fixed width, so they sort."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 def _time(value: str | None) -> datetime | None:
