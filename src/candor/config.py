@@ -153,6 +153,12 @@ class Settings:
     max_video_bytes: int = _setting(
         10 * 1024**3, "Largest stored video, in bytes (Rekognition's limit: 10 GB)."
     )
+    console: bool = _setting(
+        True, "Serve the web console at /console (sign-in with an API key; off with 0)."
+    )
+    console_session_hours: float = _setting(
+        8.0, "Hours a web console sign-in lasts before it must sign in again."
+    )
     max_video_seconds: float = _setting(
         6 * 3600.0, "Longest stored video, in seconds (Rekognition's limit: 6 hours)."
     )
@@ -190,6 +196,10 @@ class Settings:
             raise ConfigurationError("max_image_pixels must be at least 6400")
         if not 0 <= self.port <= 65535:
             raise ConfigurationError(f"port must be 0..65535, got {self.port}")
+        if not 0.05 <= self.console_session_hours <= 24 * 30:
+            raise ConfigurationError(
+                f"console_session_hours must be 0.05..720, got {self.console_session_hours}"
+            )
         if self.metrics not in ("off", "loopback", "on"):
             raise ConfigurationError(f"metrics must be off, loopback or on, got {self.metrics!r}")
         if not 1 <= self.video_threads <= 64:

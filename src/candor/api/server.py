@@ -151,6 +151,14 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
 
         store = open_store(settings)
         metrics = Metrics(lambda: store, pool.size)
+    console = None
+    if settings.console:
+        from candor.console.app import build_console
+        from candor.console.sessions import Sessions
+
+        sessions = None if keyring is None else Sessions(keyring, settings.console_session_hours
+                                                         * 3600)
+        console = build_console(pool.run, pool.call, sessions, settings.request_deadline)
     app = build_app(
         pool.run,
         keyring,
@@ -158,6 +166,7 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
         FrontLimits(settings.request_deadline),
         metrics=metrics,
         metrics_mode=settings.metrics,
+        console=console,
     )
     config = uvicorn.Config(
         app,
@@ -182,6 +191,9 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
         threading.Thread(
             target=_reap_periodically, args=(settings, reaper_stop), daemon=True
         ).start()
+    if console is not None and keyring is not None:
+        print(f"Web console: {endpoint}/console (sign in with an access key and its secret, "
+              "or a token from `candor keys console-token`)", file=out)
     print(
         f"Candor {__version__} listening on {endpoint} ({pool.size} worker processes, "
         f"{len(job_workers)} video-job worker(s), "

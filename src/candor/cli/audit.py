@@ -34,6 +34,9 @@ def cmd_audit(args: argparse.Namespace, rt: Any) -> int:
                   file=sys.stderr)
             return 1
         checkpoint = audit.make_checkpoint(rt.settings.data_dir, verdict.head)
+        from candor.console.work import write_checkpoint
+
+        write_checkpoint(rt, checkpoint)  # the console shows the last one
         text = json.dumps(checkpoint, indent=2)
         if args.out:
             Path(args.out).write_text(text + "\n")

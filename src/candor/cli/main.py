@@ -161,6 +161,24 @@ def cmd_keys(args: argparse.Namespace) -> int:
             print(f"{k.access_key_id:22} {k.account_name[:20]:20} {'yes' if k.is_admin else '':5}"
                   f"  {k.created.strftime('%Y-%m-%d %H:%M:%S'):20}  {revoked}")
         return 0
+    if args.keys_command == "console-token":
+        from candor.console.sessions import Sessions
+
+        minutes = args.minutes
+        if not 1 <= minutes <= 24 * 60:
+            print("error: --minutes must be 1..1440", file=sys.stderr)
+            return EXIT_USAGE
+        ticket = Sessions(ring, settings.console_session_hours * 3600).mint_ticket(
+            args.key_id, minutes * 60
+        )
+        if ticket is None:
+            print(f"error: no active key {args.key_id!r}", file=sys.stderr)
+            return EXIT_SERVICE_ERROR
+        host = "localhost" if settings.host in ("0.0.0.0", "::") else settings.host
+        print(ticket)
+        print(f"A one-time console sign-in for {args.key_id}, valid {minutes} minute(s): paste it "
+              f"at http://{host}:{settings.port}/console/sign-in", file=sys.stderr)
+        return 0
     revoked_key = ring.revoke(args.key_id)
     if revoked_key is None:
         print(f"error: no key {args.key_id!r}", file=sys.stderr)
@@ -254,6 +272,16 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser("list", help="list keys (never their secrets)")
     k = keys.add_parser("revoke", help="revoke a key; takes effect on the next request")
     k.add_argument("key_id", help="access key id")
+    k = keys.add_parser(
+        "console-token",
+        help="mint a one-time web console sign-in token for a key",
+        description="Prints a token that signs in to the web console (/console) once, as the "
+        "key's account, without typing the key's secret into a browser. It expires after "
+        "--minutes, or at once if the key is revoked.",
+    )
+    k.add_argument("key_id", help="access key id to sign in as")
+    k.add_argument("--minutes", type=int, default=10, help="how long the token stays valid "
+                   "(default: 10)")
     p.set_defaults(func=cmd_keys)
 
     from candor.cli import audit, bulk, collections, eval, images, video

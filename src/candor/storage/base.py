@@ -20,6 +20,17 @@ class Account:
 
 
 @dataclass(frozen=True)
+class ConsoleSession:
+    """A web console sign-in (``kind`` "session") or a one-time sign-in ticket ("ticket")."""
+
+    kind: str
+    access_key_id: str
+    csrf: str
+    created: datetime
+    expires: datetime
+
+
+@dataclass(frozen=True)
 class StoredKey:
     """An API key row. ``sealed_secret`` is the AES-GCM ciphertext, never the secret itself."""
 
@@ -61,4 +72,19 @@ class KeyStore(Protocol):
         ...
 
     def count_keys(self) -> int:
+        ...
+
+    def add_console_session(
+        self, token_hash: str, *, kind: str, access_key_id: str, csrf: str, expires: datetime
+    ) -> None:
+        """Store a console session or ticket (and drop the expired ones)."""
+        ...
+
+    def console_session(self, token_hash: str) -> ConsoleSession | None:
+        """The unexpired session or ticket with this token hash; None otherwise."""
+        ...
+
+    def end_console_session(self, token_hash: str) -> ConsoleSession | None:
+        """Delete it and return what was deleted (None if there was none): one caller wins, so
+        a ticket is used at most once."""
         ...

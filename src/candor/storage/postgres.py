@@ -147,6 +147,18 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (job_id, n)
     );
     """,
+    # Web console sign-ins (candor.console.sessions): only a hash of each token is stored.
+    """
+    CREATE TABLE console_sessions (
+        token_hash    TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        access_key_id TEXT NOT NULL REFERENCES api_keys(access_key_id),
+        csrf          TEXT NOT NULL,
+        created       TEXT NOT NULL,
+        expires       TEXT NOT NULL
+    );
+    CREATE INDEX console_sessions_expires ON console_sessions(expires);
+    """,
 )
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from candor.storage.base import Account, StoredKey
+from candor.storage.base import Account, ConsoleSession, StoredKey
 from candor.storage.sql_catalog import Connection, SqlCatalogTx, now_text
 
 _KEY_SELECT = """
@@ -130,3 +130,43 @@ class SqlStore:
         with self._tx(write=False) as conn:
             n: int = conn.execute("SELECT count(*) FROM api_keys").fetchone()[0]
         return n
+
+    # --- console sessions ----------------------------------------------------------------------
+
+    def add_console_session(
+        self, token_hash: str, *, kind: str, access_key_id: str, csrf: str, expires: datetime
+    ) -> None:
+        with self._tx(write=True) as conn:
+            conn.execute("DELETE FROM console_sessions WHERE expires < ?", (now_text(),))
+            conn.execute(
+                "INSERT INTO console_sessions "
+                "(token_hash, kind, access_key_id, csrf, created, expires) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (token_hash, kind, access_key_id, csrf, now_text(),
+                 expires.astimezone(timezone.utc).isoformat(timespec="microseconds")),
+            )
+
+    def console_session(self, token_hash: str) -> ConsoleSession | None:
+        with self._tx(write=False) as conn:
+            row = conn.execute(
+                "SELECT kind, access_key_id, csrf, created, expires FROM console_sessions "
+                "WHERE token_hash = ? AND expires >= ?",
+                (token_hash, now_text()),
+            ).fetchone()
+        return None if row is None else _session(row)
+
+    def end_console_session(self, token_hash: str) -> ConsoleSession | None:
+        with self._tx(write=True) as conn:
+            row = conn.execute(
+                "DELETE FROM console_sessions WHERE token_hash = ? AND expires >= ? "
+                "RETURNING kind, access_key_id, csrf, created, expires",
+                (token_hash, now_text()),
+            ).fetchone()
+        return None if row is None else _session(row)
+
+
+def _session(row: Any) -> ConsoleSession:
+    created, expires = _time(row[3]), _time(row[4])
+    assert created is not None and expires is not None  # NOT NULL columns
+    return ConsoleSession(kind=row[0], access_key_id=row[1], csrf=row[2], created=created,
+                          expires=expires)

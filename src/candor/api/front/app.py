@@ -21,7 +21,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from candor import __version__
 from candor.api import http, sigv4
@@ -67,10 +67,12 @@ def build_app(
     limits: FrontLimits,
     metrics: Metrics | None = None,
     metrics_mode: str = "off",
+    console: list[BaseRoute] | None = None,
 ) -> Starlette:
     """The app; ``run`` hands an operation's raw body to the worker pool. With ``metrics``,
     every request is counted and timed and ``GET /metrics`` serves them to the clients
-    ``metrics_mode`` allows (CANDOR_METRICS)."""
+    ``metrics_mode`` allows (CANDOR_METRICS). ``console`` is the web console's routes
+    (:func:`candor.console.app.build_console`)."""
     known = set(service_model().operation_names)
 
     async def metrics_page(request: Request) -> Response:
@@ -96,7 +98,7 @@ def build_app(
         body = {
             "__type": "UnknownOperationException",
             "message": "Rekognition operations are POST / with X-Amz-Target; "
-            "GET serves only /health and /healthz",
+            "GET serves only /health, /healthz, /metrics and the web console at /console",
         }
         return _json(404, json.dumps(body).encode(), str(uuid.uuid4()))
 
@@ -196,6 +198,7 @@ def build_app(
             Route("/health", health, methods=["GET", "HEAD"]),
             Route("/healthz", health, methods=["GET", "HEAD"]),
             Route("/metrics", metrics_page, methods=["GET"]),
+            *(console or []),
             Route("/{path:path}", not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),
         ]
     )

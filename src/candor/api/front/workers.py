@@ -56,6 +56,12 @@ def _run(operation: str, body: bytes, request_id: str, caller: Caller) -> http.R
     return http.handle(_worker_runtime, operation, body, request_id, caller)
 
 
+def _console(name: str, args: tuple[Any, ...]) -> Any:
+    from candor.console import work
+
+    return getattr(work, name)(_worker_runtime, *args)
+
+
 class WorkerPool:
     """Worker processes behind a queue; a pool broken by a crashed worker is replaced."""
 
@@ -96,6 +102,19 @@ class WorkerPool:
                 if self._pool is pool:
                     self._pool = self._new_pool()
             return http.internal_error(request_id)
+
+    async def call(self, name: str, *args: Any) -> Any:
+        """Run ``candor.console.work.<name>(runtime, *args)`` in a worker (what console pages
+        read beyond the operations); its exceptions are raised here."""
+        pool = self._pool
+        try:
+            return await asyncio.wrap_future(pool.submit(_console, name, args))
+        except BrokenProcessPool:
+            log.error("a worker process died during console task %s; restarting the pool", name)
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = self._new_pool()
+            raise
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)

@@ -1,0 +1,1 @@
+"""The web console served by ``candor serve`` at ``/console`` (see :mod:`candor.console.app`)."""
