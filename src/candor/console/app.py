@@ -228,7 +228,11 @@ def build_console(
                 except TimeoutError:
                     return render(request, "refused.html", who, status=408,
                                   reason="The upload did not arrive in time.")
-                if not same_origin(request) or not csrf_ok(who, form.get("csrf")):
+                if not same_origin(request):
+                    return render(request, "refused.html", who, status=403,
+                                  reason="This form was posted from another site; the console "
+                                  "takes forms only from its own pages.")
+                if not csrf_ok(who, form.get("csrf")):
                     return render(request, "refused.html", who, status=403,
                                   reason="This form did not come from your console session "
                                   "(its CSRF token is missing or wrong). Reload the page and "
@@ -459,6 +463,8 @@ def build_console(
                 }}}
                 if str(form.get("tag") or "").strip():
                     body["JobTag"] = str(form.get("tag")).strip()
+                if operation == "StartSegmentDetection":
+                    body["SegmentTypes"] = ["SHOT"]  # Candor detects no technical cues
                 if operation == "StartFaceSearch":
                     body["CollectionId"] = str(form.get("collection_id") or "").strip()
                 started = await op(who, operation, body, purpose=str(form.get("purpose") or ""))
@@ -503,6 +509,16 @@ def build_console(
                 break
         assert first is not None
         timeline = _timeline(job["getter"], first.data, items)
+        if job["getter"] != "GetSegmentDetection" and job["status"] == "SUCCEEDED":
+            # The shots of the same video, from a segment job of this account, as the top lane.
+            shot_job = next((j for j in jobs if j["getter"] == "GetSegmentDetection"
+                             and j["status"] == "SUCCEEDED" and j["video"] == job["video"]), None)
+            if shot_job is not None:
+                shots = await op(who, "GetSegmentDetection",
+                                 {"JobId": shot_job["job_id"], "MaxResults": 1000})
+                lanes = _timeline("GetSegmentDetection", first.data,
+                                  shots.data.get("Segments", []))["lanes"]
+                timeline["lanes"] = {**lanes, **timeline["lanes"]}
         return render(request, "video_job.html", who, job=job, result=first, items=items,
                       timeline=timeline, refresh=job["status"] == "IN_PROGRESS")
 
@@ -586,12 +602,15 @@ def _timeline(getter: str, first: dict[str, Any], items: list[dict[str, Any]]) -
             })
     elif getter == "GetFaceSearch":
         tracks: dict[int, list[int]] = {}
+        names: dict[int, str] = {}
         for p in items:
-            tracks.setdefault(int(p["Person"]["Index"]), []).append(int(p["Timestamp"]))
+            index = int(p["Person"]["Index"])
+            tracks.setdefault(index, []).append(int(p["Timestamp"]))
+            for m in p.get("FaceMatches") or []:
+                names.setdefault(index, m["Face"].get("ExternalImageId") or "a match")
         for index, stamps in sorted(tracks.items())[:40]:
-            lanes[f"Face track {index}"] = [
-                {"x": at(t), "w": 4.0, "title": f"{t} ms"} for t in stamps
-            ]
+            name = f"Track {index}" + (f" · {names[index]}" if index in names else "")
+            lanes[name] = [{"x": at(t), "w": 4.0, "title": f"{t} ms"} for t in stamps]
     else:
         for item in items:
             if "Label" in item:

@@ -17,7 +17,7 @@ document.querySelectorAll(".slider").forEach(function (box) {
     output.textContent = String(t);
     var text = "At " + t + ": about " + fmrText(row.fmr) + " impostor pairs score this high (false match rate)";
     if (row.fnmr !== null && row.fnmr !== undefined) text += "; about " + (row.fnmr * 100).toFixed(1) + "% of genuine pairs score below it";
-    if (faces !== null) text += "; searching " + faces + " face(s), expect " + (row.fmr * faces).toPrecision(3) + " false match(es) per search";
+    if (faces !== null) text += "; searching " + faces + " face(s), expect " + String(Number((row.fmr * faces).toPrecision(3))) + " false match(es) per search";
     meaning.textContent = text + ".";
     var sim = document.getElementById("similarity");
     var decision = document.getElementById("decision");
