@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.candor-installed
 
-.PHONY: install serve test test-all test-slow test-multiprocess test-postgres bench lint
+.PHONY: install serve test test-all test-slow test-multiprocess test-postgres screenshots bench lint
 
 install: $(STAMP)
 
@@ -39,6 +39,11 @@ test-multiprocess: install
 # The fast suite again with its shared runtime and `candor serve` on PostgreSQL.
 test-postgres: install
 	CANDOR_TEST_DATABASE=postgres $(BIN)/python -m pytest
+
+# The console's browser tests (they need Debian's chromium: apt install chromium), keeping
+# their screenshots in docs/console for the README.
+screenshots: install
+	CANDOR_UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/api/test_console.py
 
 bench: install
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements-bench.txt

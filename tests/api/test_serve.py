@@ -27,6 +27,8 @@ def test_no_auth_on_loopback_and_graceful_shutdown(tmp_path: Path) -> None:
         unsigned = post(server, "ListCollections", sign=False)
         assert unsigned.status == 200 and unsigned.code is None  # served without a signature
         assert unsigned.body == {"CollectionIds": [], "FaceModelVersions": []}
+        status, _, page = get(server, "/console/analyze")  # no keys: no one to sign in as
+        assert status == 503 and b"The console needs API keys" in page
 
         # A request in flight when SIGTERM arrives still gets its answer. The worker's first
         # DetectFaces loads the models (over a second), so 0.3 s in it is still running.

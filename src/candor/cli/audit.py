@@ -90,7 +90,8 @@ def add_parsers(sub: Any) -> None:
     e = actions.add_parser("export", help="write records as JSON lines")
     e.add_argument("--since", help="only records at or after this ISO time, e.g. 2026-11-01")
     e.add_argument("--out", help="file to write (default: standard output)")
-    c = actions.add_parser("checkpoint", help="sign the current chain head")
+    c = actions.add_parser("checkpoint", help="sign the current chain head (a copy stays in "
+                          "DATA_DIR/audit-checkpoints for the console)")
     c.add_argument("--out", help="file to write (default: standard output)")
     p.set_defaults(func=cmd_audit, needs_runtime=True)
 

@@ -102,16 +102,22 @@ def _det_points(curve: list[tuple[float, float | None, float | None]]) -> dict[s
     def y(fnmr: float) -> float:
         return 350 - 300 * (math.log10(max(fnmr, 1e-4)) + 4) / 4
 
-    points, marks = [], []
+    points: list[str] = []
+    marks: dict[tuple[float, float], list[str]] = {}  # thresholds at one point share a label
     for t, fmr, fnmr in curve:
         if fmr is None or fnmr is None:
             continue
         points.append(f"{x(fmr):.1f},{y(fnmr):.1f}")
         if t in (80, 90, 95, 99):
-            marks.append({"t": int(t), "x": round(x(fmr), 1), "y": round(y(fnmr), 1)})
+            marks.setdefault((round(x(fmr), 1), round(y(fnmr), 1)), []).append(str(int(t)))
     xticks = [{"x": round(x(10.0**-k), 1), "label": f"1e-{k}" if k else "1"} for k in range(7)]
     yticks = [{"y": round(y(10.0**-k), 1), "label": f"1e-{k}" if k else "1"} for k in range(5)]
-    return {"points": " ".join(points), "marks": marks, "xticks": xticks, "yticks": yticks}
+    return {
+        "points": " ".join(points),
+        "marks": [{"x": px, "y": py, "t": "/".join(ts)} for (px, py), ts in marks.items()],
+        "xticks": xticks,
+        "yticks": yticks,
+    }
 
 
 def _image_size(data: bytes) -> tuple[int, int] | None:
@@ -590,14 +596,16 @@ def _timeline(getter: str, first: dict[str, Any], items: list[dict[str, Any]]) -
 
     lanes: dict[str, list[dict[str, Any]]] = {}
     if getter == "GetSegmentDetection":
-        for s in items:
+        for n, s in enumerate(items):
             if s.get("Type") == "SHOT":
                 name = "Shots"
             else:
                 name = str(s.get("TechnicalCueSegment", {}).get("Type", "Cue"))
+            width = at(s["EndTimestampMillis"]) - at(s["StartTimestampMillis"])
             lanes.setdefault(name, []).append({
                 "x": at(s["StartTimestampMillis"]),
-                "w": max(at(s["EndTimestampMillis"]) - at(s["StartTimestampMillis"]), 1.0),
+                "w": max(width - 2.0, 1.0),  # a gap shows each cut
+                "alt": n % 2,  # neighbouring shots in two colours
                 "title": f"{s.get('StartTimecodeSMPTE')} → {s.get('EndTimecodeSMPTE')}",
             })
     elif getter == "GetFaceSearch":
