@@ -195,6 +195,7 @@ def test_a_post_without_the_sessions_csrf_token_is_refused(browser: Any, console
     page.fill("#collection_id", "forged-one")
     page.click("form:has(#collection_id) button")
     assert "CSRF token is missing or wrong" in page.inner_text("main")
+    axe_check(page)  # the refusal page too
     # A cross-site form post carrying the real cookie (as a browser without SameSite would send
     # it) and even the real token is refused for its Origin.
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "candor_console")

@@ -134,7 +134,7 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _data_uri(data: bytes, upload: UploadFile) -> str:
-    kind = upload.content_type if (upload.content_type or "").startswith("image/") else "image/jpeg"
+    kind = "image/png" if upload.content_type == "image/png" else "image/jpeg"  # never SVG
     return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
