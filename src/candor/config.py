@@ -156,6 +156,12 @@ class Settings:
     console: bool = _setting(
         True, "Serve the web console at /console (sign-in with an API key; off with 0)."
     )
+    face_thumbnails: bool = _setting(
+        False,
+        "Keep a small JPEG (at most 96 px) of each face IndexFaces adds, shown by the web console "
+        "and deleted with the face. Off by default: like Rekognition, Candor stores no face "
+        "images unless the operator opts in.",
+    )
     console_session_hours: float = _setting(
         8.0, "Hours a web console sign-in lasts before it must sign in again."
     )

@@ -44,11 +44,11 @@ sync_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
             ) -> Iterator[Server]:
-    env = None
+    env = {"CANDOR_FACE_THUMBNAILS": "1"}  # the operator opted in: collection pages show them
     if ON_POSTGRES:
         from tests.pg import new_database
 
-        env = {"CANDOR_DATABASE_URL": new_database(request.getfixturevalue("pg_server"))}
+        env["CANDOR_DATABASE_URL"] = new_database(request.getfixturevalue("pg_server"))
     data_dir = tmp_path_factory.mktemp("console")
     clips = data_dir / "media" / "clips"
     clips.mkdir(parents=True)
@@ -322,7 +322,8 @@ def test_collections_create_browse_search_tag_and_delete(admin: Any, console: Se
     assert total > 25
     first_page = admin.locator("table:has(caption:text('Faces in people')) tbody tr").count()
     assert first_page == 25
-    assert "no face images" in admin.inner_text("main")
+    assert "keeps a thumbnail" in admin.inner_text("main")
+    assert admin.locator("img.thumb").count() == 25
     admin.click("text=Next page of faces")
     rows = admin.locator("table:has(caption:text('Faces in people')) tbody tr").count()
     assert rows == total - 25

@@ -158,7 +158,8 @@ def serve(settings: Settings, *, no_auth: bool = False, out: TextIO | None = Non
 
         sessions = None if keyring is None else Sessions(keyring, settings.console_session_hours
                                                          * 3600)
-        console = build_console(pool.run, pool.call, sessions, settings.request_deadline)
+        console = build_console(pool.run, pool.call, sessions, settings.request_deadline,
+                                thumbnails=settings.face_thumbnails)
     app = build_app(
         pool.run,
         keyring,

@@ -139,11 +139,13 @@ def _data_uri(data: bytes, upload: UploadFile) -> str:
 
 
 def build_console(
-    run: Runner, call: Caller_, sessions: Sessions | None, read_deadline_s: float
+    run: Runner, call: Caller_, sessions: Sessions | None, read_deadline_s: float,
+    *, thumbnails: bool = False,
 ) -> list[BaseRoute]:
     """The console's routes, mounted under ``/console`` by :func:`candor.api.front.app.build_app`.
     ``sessions`` is None when the server runs with ``--no-auth``: then there is no sign-in and
-    the console refuses to serve (it would act for anyone who can reach it)."""
+    the console refuses to serve (it would act for anyone who can reach it). ``thumbnails``:
+    the operator keeps face thumbnails (CANDOR_FACE_THUMBNAILS), so collection pages show them."""
     env = Environment(
         loader=PackageLoader("candor.console", "templates"),
         autoescape=select_autoescape(("html",)),
@@ -404,8 +406,12 @@ def build_console(
             op(who, "ListTagsForResource", {"ResourceArn": described.data["CollectionARN"]}),
             op(who, "ListUsers", {"CollectionId": cid, "MaxResults": 25}),
         )
+        shown_faces = [f["FaceId"] for f in faces.data.get("Faces", [])]
+        thumbs = (await call("thumbnails", who.principal.account_name, cid, shown_faces)
+                  if thumbnails and shown_faces else {})
         return render(
             request, "collection.html", who, status=status, cid=cid, info=described.data,
+            thumbnails=thumbnails, thumbs=thumbs,
             faces=faces, tags=tags.data.get("Tags", {}), users=users.data.get("Users", []),
             next_token=faces.data.get("NextToken"), error=error or faces.error, message=message,
             search=search, probe=probe, threshold=threshold, table=await scores(),

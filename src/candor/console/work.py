@@ -198,3 +198,16 @@ def score_table(rt: Runtime) -> list[dict[str, float]]:
          "fnmr": calibration.fnmr_at_similarity(float(t))}
         for t in range(0, 101)
     ]
+
+
+def thumbnails(rt: Runtime, account: str, collection_id: str, face_ids: list[str]
+               ) -> dict[str, str]:
+    """The stored thumbnails (CANDOR_FACE_THUMBNAILS) of these faces, as base64 JPEG."""
+    import base64
+
+    with rt.catalog.transaction() as tx:
+        record = tx.collection(account, collection_id)
+        if record is None:
+            return {}
+        found = tx.thumbnails(record, face_ids)
+    return {face_id: base64.b64encode(jpeg).decode() for face_id, jpeg in found.items()}

@@ -9,6 +9,7 @@ from candor import audit
 from candor.audit import AuditEvent
 from candor.errors import InvalidParameterException
 from candor.imaging import ImageInput, load_image
+from candor.inference.base import RGBArray
 from candor.inference.scoring import scoring_version
 from candor.runtime import Runtime
 from candor.services.collections import require
@@ -41,6 +42,27 @@ def stored_face(r: FaceRecord, face_model: str) -> StoredFace:
         face_model=face_model,
         user_id=r.user_id,
     )
+
+
+THUMBNAIL_PX = 96
+
+
+def thumbnail(pixels: RGBArray, face: FaceRecord) -> bytes:
+    """A JPEG of the face's box with a fifth of its size around it, at most 96 px a side."""
+    import io
+
+    from PIL import Image
+
+    h, w = pixels.shape[:2]
+    mx, my = face.width * 0.2, face.height * 0.2
+    x0, y0 = max(0, int((face.left - mx) * w)), max(0, int((face.top - my) * h))
+    x1 = min(w, int((face.left + face.width + mx) * w) + 1)
+    y1 = min(h, int((face.top + face.height + my) * h) + 1)
+    crop = Image.fromarray(pixels[y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)])
+    crop.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    crop.save(out, "JPEG", quality=80)
+    return out.getvalue()
 
 
 def check_model(rt: Runtime, record: CollectionRecord) -> None:
@@ -109,6 +131,8 @@ def index_faces(
         check_model(rt, record)
         refusal = policy_of(tx, record).purpose_refusal(caller, collection_id)
         rows = tx.insert_faces(record, [f for f, _ in keep]) if keep and not refusal else []
+        if rows and rt.settings.face_thumbnails:
+            tx.add_thumbnails([(r.row, thumbnail(decoded.pixels, r)) for r in rows])
         audit.append(
             tx,
             caller,
@@ -119,7 +143,8 @@ def index_faces(
                 image_sha256=(decoded.sha256,),
                 face_ids=tuple(r.face_id for r in rows),
                 outcome="ok" if refusal is None else f"refused: {refusal}",
-                detail={"external_image_id": external_image_id, "not_indexed": len(unindexed)},
+                detail={"external_image_id": external_image_id, "not_indexed": len(unindexed),
+                        "thumbnails": bool(rows) and rt.settings.face_thumbnails},
             ),
         )
     if refusal is not None:

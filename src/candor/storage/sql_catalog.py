@@ -393,6 +393,25 @@ class SqlCatalogTx:
 
     # --- tags ----------------------------------------------------------------------------------
 
+    def add_thumbnails(self, items: Sequence[tuple[int, bytes]]) -> None:
+        for row, jpeg in items:
+            self.conn.execute(
+                "INSERT INTO face_thumbnails (face_row, jpeg) VALUES (?, ?)", (row, jpeg)
+            )
+
+    def thumbnails(self, record: CollectionRecord, face_ids: Sequence[str]) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        for chunk in batched(list(face_ids)):
+            marks = ",".join("?" * len(chunk))
+            for face_id, jpeg in self.conn.execute(
+                "SELECT f.face_id, t.jpeg FROM faces f "
+                "JOIN face_thumbnails t ON t.face_row = f.row "
+                f"WHERE f.collection_row = ? AND f.face_id IN ({marks})",
+                [record.row, *chunk],
+            ).fetchall():
+                out[str(face_id)] = bytes(jpeg)
+        return out
+
     def tags(self, arn: str) -> dict[str, str]:
         return {
             k: v

@@ -150,6 +150,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX console_sessions_expires ON console_sessions(expires);
     """,
+    # Face thumbnails for the web console, kept only with CANDOR_FACE_THUMBNAILS (deleted with
+    # their face).
+    """
+    CREATE TABLE face_thumbnails (
+        face_row INTEGER PRIMARY KEY REFERENCES faces(row) ON DELETE CASCADE,
+        jpeg     BLOB NOT NULL
+    );
+    """,
 )
 
 class SqliteStore(SqlStore):
