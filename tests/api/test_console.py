@@ -455,6 +455,48 @@ def test_evaluation_of_a_collection_draws_the_det_curve(admin: Any, console: Ser
     assert len(points.split()) > 10
     axe_check(admin)
     snap(admin, shots, "evaluation")
+    assert "ConsoleEvaluateCollection" in candor("audit", "export", data_dir=console.data_dir).stdout
+
+
+def test_evaluation_of_an_uploaded_zip_of_people(admin: Any, console: Server,
+                                                 tmp_path: Path) -> None:
+    import zipfile
+
+    from PIL import Image
+
+    folders = [f for f in sorted((LFW / "images").iterdir()) if len(list(f.glob("*.jpg"))) >= 2]
+    archive = tmp_path / "team.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for folder in folders[:4]:
+            for image in sorted(folder.glob("*.jpg"))[:2]:
+                z.write(image, f"team/{folder.name}/{image.name}")
+        blank = io.BytesIO()
+        Image.new("RGB", (120, 120), (128, 128, 128)).save(blank, "JPEG")
+        z.writestr("team/Nobody/blank.jpg", blank.getvalue())  # no face in it
+        z.writestr("../../outside/escape.jpg", b"not an image")  # skipped, never written
+    admin.goto(console.url + "/console/evaluation")
+    admin.set_input_files("#pairs", str(archive))
+    admin.click("form:has(#pairs) button")
+    heading = admin.inner_text("#h-report")
+    # 9 images: 4 folders of 2 and a blank one; C(9,2) = 36 pairs, 4 of them genuine.
+    assert "team.zip: 4 genuine and 32 impostor pairs" in heading, heading
+    assert "found in 8 of 9 image(s)" in admin.inner_text("main")
+    assert not (tmp_path.parent / "outside").exists()
+    chosen = [sorted(f.glob("*.jpg"))[:2] for f in folders[:2]]
+    with zipfile.ZipFile(tmp_path / "listed.zip", "w") as z:
+        for images in chosen:
+            for image in images:
+                z.write(image, image.name)
+        z.writestr("pairs.csv", "image_a,image_b,same\n"
+                   f"{chosen[0][0].name},{chosen[0][1].name},1\n"
+                   f"{chosen[0][0].name},{chosen[1][0].name},0\n")
+    admin.set_input_files("#pairs", str(tmp_path / "listed.zip"))
+    admin.click("form:has(#pairs) button")
+    assert "listed.zip: 1 genuine and 1 impostor pairs" in admin.inner_text("#h-report")
+    (tmp_path / "notes.zip").write_bytes(b"not a zip")
+    admin.set_input_files("#pairs", str(tmp_path / "notes.zip"))
+    admin.click("form:has(#pairs) button")
+    assert "InvalidParameterException: notes.zip is not a ZIP file" in admin.inner_text(".error")
 
 
 def test_a_phone_sized_window_has_no_sideways_scrolling(browser: Any, console: Server,

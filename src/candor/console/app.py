@@ -38,6 +38,7 @@ from candor.api import http
 from candor.calibration import fmr_for_similarity
 from candor.console.sessions import COOKIE, Sessions, SignedIn, csrf_ok
 from candor.console.work import AuditFilter
+from candor.errors import ServiceError
 from candor.types import Caller
 
 PREFIX = "/console"
@@ -555,11 +556,17 @@ def build_console(
         listed = await op(who, "ListCollections", {"MaxResults": 100})
         report, error, status = None, None, 200
         if form is not None:
-            cid = str(form.get("collection_id") or "")
+            upload = form.get("pairs")
             try:
-                report = await call("evaluate_collection", who.principal.account_name, cid)
-            except Exception as exc:  # ResourceNotFoundException from the worker
-                error, status = f"{getattr(exc, 'code', type(exc).__name__)}: {exc}", 404
+                if isinstance(upload, UploadFile):
+                    data = await upload.read()
+                    report = await call("evaluate_upload", caller_of(who),
+                                        upload.filename or "upload.zip", data)
+                else:
+                    report = await call("evaluate_collection", caller_of(who),
+                                        str(form.get("collection_id") or ""))
+            except ServiceError as exc:  # from the worker: no such collection, a bad ZIP
+                error, status = f"{exc.code}: {exc.message}", exc.status
         det = _det_points(report["curve"]) if report else None
         return render(request, "evaluation.html", who, status=status,
                       collections=listed.data.get("CollectionIds", []), report=report, det=det,

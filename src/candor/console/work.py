@@ -15,16 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from candor import audit
-from candor.errors import ResourceNotFoundException
+from candor.audit import AuditEvent
+from candor.errors import InvalidParameterException, ResourceNotFoundException
 from candor.runtime import Runtime
 from candor.services.evaluation import THRESHOLDS, Rate
 from candor.services.video import GETTERS
+from candor.types import Caller
 
 CHECKPOINT_DIR = "audit-checkpoints"
 MAX_JOBS = 200
 MAX_AUDIT_ROWS = 200
 MAX_EVAL_FACES = 2000
 MAX_IMPOSTOR_PAIRS = 200_000
+MAX_UPLOAD_IMAGES = 500  # about a minute of embedding on 2 cores
+MAX_UPLOAD_UNZIPPED = 256 * 1024 * 1024
+MAX_IMAGE_BYTES = 15 * 1024 * 1024
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
 @dataclass(frozen=True)
@@ -136,12 +142,17 @@ def write_checkpoint(rt: Runtime, checkpoint: dict[str, Any]) -> Path:
     return path
 
 
-def evaluate_collection(rt: Runtime, account: str, collection_id: str) -> dict[str, Any]:
+def _audit(rt: Runtime, caller: Caller, event: AuditEvent) -> None:
+    with rt.catalog.transaction(write=True) as tx:
+        audit.append(tx, caller, event)
+
+
+def evaluate_collection(rt: Runtime, caller: Caller, collection_id: str) -> dict[str, Any]:
     """Verification error rates measured on a collection's own faces: two faces of the same
     user (or, without users, the same ExternalImageId) are a genuine pair, two of different
-    ones an impostor pair."""
+    ones an impostor pair. Audited, as it compares stored faces."""
     with rt.catalog.transaction() as tx:
-        record = tx.collection(account, collection_id)
+        record = tx.collection(caller.account, collection_id)
         if record is None:
             raise ResourceNotFoundException(f"The collection {collection_id!r} does not exist")
         faces = tx.faces(record, after_row=0, limit=MAX_EVAL_FACES)
@@ -159,6 +170,23 @@ def evaluate_collection(rt: Runtime, account: str, collection_id: str) -> dict[s
     impostor = [
         scoring.similarity_of(labelled[i][1], [labelled[j][1]])[0] for i, j in impostor_pairs
     ]
+    _audit(rt, caller, AuditEvent(
+        operation="ConsoleEvaluateCollection", collection=collection_id,
+        detail={"faces": len(labelled), "genuine": len(genuine), "impostor": len(impostor)},
+    ))
+    report = _report(genuine, impostor)
+    report.update(
+        collection=collection_id,
+        scoring=scoring.version,
+        faces=len(faces),
+        labelled=len(labelled),
+        identities=len({who for who, _ in labelled}),
+        capped=len(faces) >= MAX_EVAL_FACES,
+    )
+    return report
+
+
+def _report(genuine: list[float], impostor: list[float]) -> dict[str, Any]:
 
     def fmr(t: float) -> Rate:
         return Rate(sum(s >= t for s in impostor), len(impostor))
@@ -172,12 +200,6 @@ def evaluate_collection(rt: Runtime, account: str, collection_id: str) -> dict[s
                 "low": lo, "high": hi}
 
     return {
-        "collection": collection_id,
-        "scoring": scoring.version,
-        "faces": len(faces),
-        "labelled": len(labelled),
-        "identities": len({who for who, _ in labelled}),
-        "capped": len(faces) >= MAX_EVAL_FACES,
         "genuine": len(genuine),
         "impostor": len(impostor),
         "rates": [{"threshold": t, "fmr": rate(fmr(t)), "fnmr": rate(fnmr(t))}
@@ -211,3 +233,99 @@ def thumbnails(rt: Runtime, account: str, collection_id: str, face_ids: list[str
             return {}
         found = tx.thumbnails(record, face_ids)
     return {face_id: base64.b64encode(jpeg).decode() for face_id, jpeg in found.items()}
+
+
+def evaluate_upload(rt: Runtime, caller: Caller, name: str, data: bytes) -> dict[str, Any]:
+    """Verification error rates on an uploaded ZIP of images, one folder per person: every two
+    images of one folder are a genuine pair, two of different folders an impostor pair (or the
+    pairs a ``pairs.csv`` of ``image_a,image_b,same`` lines in the ZIP names). Files are read
+    under their index, never their names, so no name in the archive reaches the file system."""
+    import csv
+    import io
+    import tempfile
+    import zipfile
+
+    from candor.services.evaluation import embed_files
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        entries = archive.infolist()
+    except (zipfile.BadZipFile, ValueError):
+        raise InvalidParameterException(f"{name} is not a ZIP file") from None
+    images = [e for e in entries if not e.is_dir() and e.filename.lower().endswith(IMAGE_SUFFIXES)
+              and not e.filename.startswith(("__MACOSX/", "."))]
+    if not 2 <= len(images) <= MAX_UPLOAD_IMAGES:
+        raise InvalidParameterException(
+            f"{name} holds {len(images)} images (.jpg, .jpeg, .png); 2 to {MAX_UPLOAD_IMAGES} "
+            "can be evaluated at once"
+        )
+    if sum(e.file_size for e in images) > MAX_UPLOAD_UNZIPPED or any(
+        e.file_size > MAX_IMAGE_BYTES for e in images
+    ):
+        raise InvalidParameterException(
+            f"{name} unpacks to more than {MAX_UPLOAD_UNZIPPED // 2**20} MiB (or holds an image "
+            f"over {MAX_IMAGE_BYTES // 2**20} MiB)"
+        )
+    pairs_entry = next((e for e in entries if e.filename.rsplit("/", 1)[-1] == "pairs.csv"), None)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths: dict[str, Path] = {}
+        for i, entry in enumerate(images):
+            path = Path(tmp) / f"{i:05d}{Path(entry.filename).suffix.lower()}"
+            with archive.open(entry) as src:
+                body = src.read(MAX_IMAGE_BYTES + 1)  # the stated size may lie
+            if len(body) > MAX_IMAGE_BYTES:
+                raise InvalidParameterException(f"{entry.filename} is over 15 MiB")
+            path.write_bytes(body)
+            paths[entry.filename] = path
+        if pairs_entry is not None:
+            text = archive.read(pairs_entry).decode("utf-8", "replace")
+            pairs = []
+            base = pairs_entry.filename.rpartition("/")[0]
+            for row in csv.reader(text.splitlines()):
+                if len(row) < 3 or row[0].startswith("#") or row[2].strip().lower() == "same":
+                    continue
+                a, b = (f"{base}/{x.strip()}" if base else x.strip() for x in row[:2])
+                if a not in paths or b not in paths:
+                    raise InvalidParameterException(
+                        f"pairs.csv names {a!r} or {b!r}, not in {name}"
+                    )
+                pairs.append((paths[a], paths[b], row[2].strip().lower() in ("1", "true", "yes")))
+        else:
+            who = {p: f.rpartition("/")[0] for f, p in paths.items()}
+            if len(set(who.values())) < 2:
+                raise InvalidParameterException(
+                    f"{name} needs one folder per person (at least two), or a pairs.csv"
+                )
+            listed = sorted(paths.values())
+            pairs = [(a, b, who[a] == who[b]) for i, a in enumerate(listed) for b in listed[i + 1:]]
+            impostors = [p for p in pairs if not p[2]]
+            if len(impostors) > MAX_IMPOSTOR_PAIRS:
+                keep = set(random.Random(0).sample(range(len(impostors)), MAX_IMPOSTOR_PAIRS))
+                impostors = [p for i, p in enumerate(impostors) if i in keep]
+                pairs = [p for p in pairs if p[2]] + impostors
+        embeddings = embed_files(rt, paths.values())
+    failed = sum(e is None for e in embeddings.values())
+
+    def similarity(a: Path, b: Path) -> float:
+        ea, eb = embeddings[a], embeddings[b]
+        if ea is None or eb is None:
+            return -1.0  # no face found: never a match
+        return rt.scoring.similarity_of(ea.data, [eb.data])[0]
+
+    scored = [(similarity(a, b), same) for a, b, same in pairs]
+    _audit(rt, caller, AuditEvent(
+        operation="ConsoleEvaluateUpload",
+        detail={"upload": name[:200], "images": len(paths), "pairs": len(pairs),
+                "no_face": failed},
+    ))
+    report = _report([s for s, same in scored if same], [s for s, same in scored if not same])
+    report.update(
+        collection=None,
+        upload=name,
+        scoring=rt.scoring.version,
+        faces=len(paths) - failed,
+        labelled=len(paths),
+        identities=None,
+        capped=False,
+    )
+    return report
