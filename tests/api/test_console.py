@@ -514,6 +514,20 @@ def test_a_phone_sized_window_has_no_sideways_scrolling(browser: Any, console: S
     page.context.close()
 
 
+def test_the_sign_in_page_warns_where_the_cookie_cannot_work(console: Server) -> None:
+    conn = http.client.HTTPConnection(console.host, console.port, timeout=30)
+    try:
+        conn.request("GET", "/console/sign-in", headers={"Host": "candor.example:8085"})
+        warned = conn.getresponse().read().decode()
+        conn.request("GET", "/console/sign-in", headers={"Host": "candor.example",
+                                                         "X-Forwarded-Proto": "https"})
+        proxied = conn.getresponse().read().decode()
+    finally:
+        conn.close()
+    assert "browsers will not keep the console" in warned
+    assert "browsers will not keep the console" not in proxied
+
+
 def test_an_oversized_upload_and_an_unsigned_post_are_refused_plainly(console: Server) -> None:
     status, body = post_raw(console, "/console/analyze", {"csrf": "x"}, {})
     assert status == 403 and "session has ended" in body  # no cookie: not signed in

@@ -134,6 +134,15 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
+def _cookie_dropped(request: Request) -> bool:
+    """True when a browser will drop the Secure session cookie: plain HTTP to an address that
+    is not this machine's (browsers accept Secure cookies from http://localhost only)."""
+    if request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https":
+        return False
+    host = (request.url.hostname or "").strip("[]")
+    return host not in ("localhost", "127.0.0.1", "::1") and not host.endswith(".localhost")
+
+
 def _data_uri(data: bytes, upload: UploadFile) -> str:
     kind = "image/png" if upload.content_type == "image/png" else "image/jpeg"  # never SVG
     return f"data:{kind};base64,{base64.b64encode(data).decode()}"
@@ -273,7 +282,8 @@ def build_console(
         if not next_path.startswith(PREFIX + "/") or "//" in next_path:
             next_path = f"{PREFIX}/analyze"
         if request.method == "GET":
-            return render(request, "sign_in.html", None, next=next_path)
+            return render(request, "sign_in.html", None, next=next_path,
+                          insecure=_cookie_dropped(request))
         try:
             form = await read_form(request)
         except (FormTooLarge, TimeoutError):
