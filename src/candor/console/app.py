@@ -18,7 +18,6 @@ import asyncio
 import base64
 import io
 import json
-import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from starlette.staticfiles import StaticFiles
 from candor import __version__
 from candor.api import http
 from candor.calibration import fmr_for_similarity
+from candor.console.charts import det_points, fmr_text, pct, timeline_of
 from candor.console.sessions import COOKIE, Sessions, SignedIn, csrf_ok
 from candor.console.work import AuditFilter
 from candor.errors import ServiceError
@@ -64,7 +64,7 @@ HEADERS = {
 }
 
 Runner = Callable[[str, bytes, str, Caller], Awaitable[http.Reply]]
-Caller_ = Callable[..., Awaitable[Any]]
+Call = Callable[..., Awaitable[Any]]
 
 
 class FormTooLarge(Exception):
@@ -83,44 +83,6 @@ class Result:
         return json.dumps(self.data, indent=2)
 
 
-def _fmr_text(fmr: float) -> str:
-    if fmr >= 0.5:
-        return f"{fmr:.0%}"
-    return f"1 in {round(1 / fmr):,}" if fmr > 0 else "0"
-
-
-def _pct(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None or math.isnan(value) else f"{value:.{digits}%}"
-
-
-def _det_points(curve: list[tuple[float, float | None, float | None]]) -> dict[str, Any]:
-    """The DET curve as SVG coordinates: FMR on a log axis (1e-6..1) across, FNMR on a log axis
-    (1e-4..1) up, in a 600×400 box with 50 px margins."""
-
-    def x(fmr: float) -> float:
-        return 50 + 500 * (math.log10(max(fmr, 1e-6)) + 6) / 6
-
-    def y(fnmr: float) -> float:
-        return 350 - 300 * (math.log10(max(fnmr, 1e-4)) + 4) / 4
-
-    points: list[str] = []
-    marks: dict[tuple[float, float], list[str]] = {}  # thresholds at one point share a label
-    for t, fmr, fnmr in curve:
-        if fmr is None or fnmr is None:
-            continue
-        points.append(f"{x(fmr):.1f},{y(fnmr):.1f}")
-        if t in (80, 90, 95, 99):
-            marks.setdefault((round(x(fmr), 1), round(y(fnmr), 1)), []).append(str(int(t)))
-    xticks = [{"x": round(x(10.0**-k), 1), "label": f"1e-{k}" if k else "1"} for k in range(7)]
-    yticks = [{"y": round(y(10.0**-k), 1), "label": f"1e-{k}" if k else "1"} for k in range(5)]
-    return {
-        "points": " ".join(points),
-        "marks": [{"x": px, "y": py, "t": "/".join(ts)} for (px, py), ts in marks.items()],
-        "xticks": xticks,
-        "yticks": yticks,
-    }
-
-
 def _image_size(data: bytes) -> tuple[int, int] | None:
     """Width and height as shown (EXIF orientation applied), from the header only."""
     from PIL import Image, UnidentifiedImageError
@@ -129,8 +91,8 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
         with Image.open(io.BytesIO(data)) as img:
             w, h = img.size
             orientation = img.getexif().get(0x0112, 1)
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        return None  # not shown; the operations say what is wrong with it
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
@@ -149,7 +111,7 @@ def _data_uri(data: bytes, upload: UploadFile) -> str:
 
 
 def build_console(
-    run: Runner, call: Caller_, sessions: Sessions | None, read_deadline_s: float,
+    run: Runner, call: Call, sessions: Sessions | None, read_deadline_s: float,
     *, thumbnails: bool = False,
 ) -> list[BaseRoute]:
     """The console's routes, mounted under ``/console`` by :func:`candor.api.front.app.build_app`.
@@ -162,7 +124,7 @@ def build_console(
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(version=__version__, prefix=PREFIX, fmr_text=_fmr_text, pct=_pct,
+    env.globals.update(version=__version__, prefix=PREFIX, fmr_text=fmr_text, pct=pct,
                        fmr_for_similarity=fmr_for_similarity)
     score_table: list[dict[str, float]] = []
 
@@ -531,7 +493,7 @@ def build_console(
             if not token or job["status"] != "SUCCEEDED":
                 break
         assert first is not None
-        timeline = _timeline(job["getter"], first.data, items)
+        timeline = timeline_of(job["getter"], first.data, items)
         if job["getter"] != "GetSegmentDetection" and job["status"] == "SUCCEEDED":
             # The shots of the same video, from a segment job of this account, as the top lane.
             shot_job = next((j for j in jobs if j["getter"] == "GetSegmentDetection"
@@ -539,7 +501,7 @@ def build_console(
             if shot_job is not None:
                 shots = await op(who, "GetSegmentDetection",
                                  {"JobId": shot_job["job_id"], "MaxResults": 1000})
-                lanes = _timeline("GetSegmentDetection", first.data,
+                lanes = timeline_of("GetSegmentDetection", first.data,
                                   shots.data.get("Segments", []))["lanes"]
                 timeline["lanes"] = {**lanes, **timeline["lanes"]}
         return render(request, "video_job.html", who, job=job, result=first, items=items,
@@ -577,7 +539,7 @@ def build_console(
                                         str(form.get("collection_id") or ""))
             except ServiceError as exc:  # from the worker: no such collection, a bad ZIP
                 error, status = f"{exc.code}: {exc.message}", exc.status
-        det = _det_points(report["curve"]) if report else None
+        det = det_points(report["curve"]) if report else None
         return render(request, "evaluation.html", who, status=status,
                       collections=listed.data.get("CollectionIds", []), report=report, det=det,
                       error=error)
@@ -603,59 +565,3 @@ def build_console(
         Route(f"{PREFIX}/evaluation", page(evaluation), methods=["GET", "POST"]),
         Mount(f"{PREFIX}/static", static, name="console-static"),
     ]
-
-
-def _timeline(getter: str, first: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Lanes of spans on a 1000-wide time axis: shots, face tracks (face search), sampled
-    detections (faces, text, moderation) or labels."""
-    meta = (first.get("VideoMetadata") or [{}])
-    duration = float((meta[0] if isinstance(meta, list) else meta).get("DurationMillis") or 0)
-    if not duration:
-        duration = float(max((i.get("Timestamp") or i.get("EndTimestampMillis") or 0
-                              for i in items), default=0)) or 1.0
-
-    def at(ms: float) -> float:
-        return round(1000 * min(max(ms, 0.0), duration) / duration, 1)
-
-    lanes: dict[str, list[dict[str, Any]]] = {}
-    if getter == "GetSegmentDetection":
-        for n, s in enumerate(items):
-            if s.get("Type") == "SHOT":
-                name = "Shots"
-            else:
-                name = str(s.get("TechnicalCueSegment", {}).get("Type", "Cue"))
-            width = at(s["EndTimestampMillis"]) - at(s["StartTimestampMillis"])
-            lanes.setdefault(name, []).append({
-                "x": at(s["StartTimestampMillis"]),
-                "w": max(width - 2.0, 1.0),  # a gap shows each cut
-                "alt": n % 2,  # neighbouring shots in two colours
-                "title": f"{s.get('StartTimecodeSMPTE')} → {s.get('EndTimecodeSMPTE')}",
-            })
-    elif getter == "GetFaceSearch":
-        tracks: dict[int, list[int]] = {}
-        names: dict[int, str] = {}
-        for p in items:
-            index = int(p["Person"]["Index"])
-            tracks.setdefault(index, []).append(int(p["Timestamp"]))
-            for m in p.get("FaceMatches") or []:
-                names.setdefault(index, m["Face"].get("ExternalImageId") or "a match")
-        for index, stamps in sorted(tracks.items())[:40]:
-            name = f"Track {index}" + (f" · {names[index]}" if index in names else "")
-            lanes[name] = [{"x": at(t), "w": 4.0, "title": f"{t} ms"} for t in stamps]
-    else:
-        for item in items:
-            if "Label" in item:
-                name = str(item["Label"].get("Name"))
-            elif "ModerationLabel" in item:
-                name = str(item["ModerationLabel"].get("Name"))
-            elif "TextDetection" in item:
-                name = "Text"
-            else:
-                name = "Faces"
-            lanes.setdefault(name, []).append(
-                {"x": at(float(item.get("Timestamp", 0))), "w": 4.0,
-                 "title": f"{item.get('Timestamp')} ms"})
-        lanes = dict(sorted(lanes.items(), key=lambda kv: -len(kv[1]))[:20])
-    ticks = [{"x": at(duration * k / 10), "label": f"{duration * k / 10000:.1f} s"}
-             for k in range(11)]
-    return {"lanes": lanes, "duration_ms": duration, "ticks": ticks}
