@@ -34,6 +34,7 @@ from starlette.staticfiles import StaticFiles
 
 from candor import __version__
 from candor.api import http
+from candor.api.front.logs import log
 from candor.calibration import fmr_for_similarity
 from candor.console.charts import det_points, fmr_text, pct, timeline_of
 from candor.console.sessions import COOKIE, Sessions, SignedIn, csrf_ok
@@ -217,7 +218,14 @@ def build_console(
                                   reason="This form did not come from your console session "
                                   "(its CSRF token is missing or wrong). Reload the page and "
                                   "try again.")
-            return await handler(request, who, form)
+            try:
+                return await handler(request, who, form)
+            except Exception:
+                request_id = str(uuid.uuid4())
+                log.exception("console page %s failed (request %s)", request.url.path, request_id)
+                return render(request, "refused.html", who, status=500,
+                              reason=f"The console hit an unexpected error (request "
+                              f"{request_id}); the server log has its traceback.")
 
         return endpoint
 
