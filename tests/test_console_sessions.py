@@ -23,6 +23,8 @@ def test_a_session_needs_the_right_secret_and_ends_on_sign_out(ring: KeyRing) ->
     sessions = Sessions(ring, 3600)
     assert sessions.sign_in(key.access_key_id, "wrong") is None
     assert sessions.sign_in("CNDRNOSUCHKEY0000000", key.secret) is None
+    assert sessions.sign_in(key.access_key_id, "sécret") is None  # not ASCII: still just wrong
+    assert sessions.sign_in("CNDRNOSUCHKEY000000é", "sécret") is None
     token = sessions.sign_in(key.access_key_id, key.secret)
     assert token is not None
     who = sessions.current(token)

@@ -184,6 +184,13 @@ def build_console(
             request.form(max_files=2, max_fields=40, max_part_size=64 * 1024), read_deadline_s
         )
 
+    def failed(request: Request, who: SignedIn | None) -> Response:
+        request_id = str(uuid.uuid4())
+        log.exception("console page %s failed (request %s)", request.url.path, request_id)
+        return render(request, "refused.html", who, status=500,
+                      reason=f"The console hit an unexpected error (request {request_id}); "
+                      "the server log has its traceback.")
+
     def page(
         handler: Callable[[Request, SignedIn, FormData | None], Awaitable[Response]],
     ) -> Callable[[Request], Awaitable[Response]]:
@@ -221,11 +228,7 @@ def build_console(
             try:
                 return await handler(request, who, form)
             except Exception:
-                request_id = str(uuid.uuid4())
-                log.exception("console page %s failed (request %s)", request.url.path, request_id)
-                return render(request, "refused.html", who, status=500,
-                              reason=f"The console hit an unexpected error (request "
-                              f"{request_id}); the server log has its traceback.")
+                return failed(request, who)
 
         return endpoint
 
@@ -246,6 +249,12 @@ def build_console(
     # --- sign-in -----------------------------------------------------------------------------
 
     async def sign_in(request: Request) -> Response:
+        try:
+            return await _sign_in(request)
+        except Exception:
+            return failed(request, None)
+
+    async def _sign_in(request: Request) -> Response:
         if sessions is None:
             return render(request, "no_auth.html", None, status=503)
         next_path = request.query_params.get("next", "")

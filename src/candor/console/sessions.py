@@ -62,7 +62,7 @@ class Sessions:
         active key (which of the two was wrong is not said)."""
         principal = self.keyring.principal(access_key_id.strip())
         if principal is None:
-            hmac.compare_digest(secret, secrets.token_urlsafe(30))  # the same work either way
+            hmac.compare_digest(secret.encode(), secrets.token_bytes(40))  # the same work
             return None
         if not hmac.compare_digest(principal.secret.encode(), secret.strip().encode()):
             return None
