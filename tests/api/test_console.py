@@ -531,6 +531,17 @@ def test_the_sign_in_page_warns_where_the_cookie_cannot_work(console: Server) ->
 def test_an_oversized_upload_and_an_unsigned_post_are_refused_plainly(console: Server) -> None:
     status, body = post_raw(console, "/console/analyze", {"csrf": "x"}, {})
     assert status == 403 and "session has ended" in body  # no cookie: not signed in
+    logged = [e for e in console.access_log() if e.get("path") == "/console/analyze"]
+    assert logged and logged[-1]["status"] == 403 and logged[-1]["method"] == "POST"
+    conn = http.client.HTTPConnection(console.host, console.port, timeout=30)
+    try:  # a multipart part without a name
+        conn.request("POST", "/console/sign-in",
+                     b"--x\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--x--\r\n",
+                     {"Content-Type": "multipart/form-data; boundary=x"})
+        resp = conn.getresponse()
+        assert resp.status == 400 and "Bad sign-in form" in resp.read().decode()
+    finally:
+        conn.close()
     conn = http.client.HTTPConnection(console.host, console.port, timeout=30)
     try:
         conn.putrequest("POST", "/console/sign-in")

@@ -27,6 +27,7 @@ from urllib.parse import urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -69,7 +70,11 @@ Call = Callable[..., Awaitable[Any]]
 
 
 class FormTooLarge(Exception):
-    pass
+    """The form's Content-Length is missing or over MAX_FORM_BYTES."""
+
+
+class BadForm(Exception):
+    """The form's body is not valid urlencoded or multipart data."""
 
 
 @dataclass
@@ -180,9 +185,13 @@ def build_console(
         length = request.headers.get("content-length")
         if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
             raise FormTooLarge
-        return await asyncio.wait_for(
-            request.form(max_files=2, max_fields=40, max_part_size=64 * 1024), read_deadline_s
-        )
+        try:
+            return await asyncio.wait_for(
+                request.form(max_files=2, max_fields=40, max_part_size=64 * 1024),
+                read_deadline_s,
+            )
+        except HTTPException as exc:  # starlette's answer to a malformed multipart body
+            raise BadForm(str(exc.detail)) from None
 
     def failed(request: Request, who: SignedIn | None) -> Response:
         request_id = str(uuid.uuid4())
@@ -212,10 +221,14 @@ def build_console(
                     form = await read_form(request)
                 except FormTooLarge:
                     return render(request, "refused.html", who, status=413,
-                                  reason=f"The upload is over {MAX_FORM_BYTES // 2**20} MiB.")
+                                  reason=f"The upload is over {MAX_FORM_BYTES // 2**20} MiB "
+                                  "(or came without a Content-Length).")
                 except TimeoutError:
                     return render(request, "refused.html", who, status=408,
                                   reason="The upload did not arrive in time.")
+                except BadForm as exc:
+                    return render(request, "refused.html", who, status=400,
+                                  reason=f"The form could not be read: {exc}")
                 if not same_origin(request):
                     return render(request, "refused.html", who, status=403,
                                   reason="This form was posted from another site; the console "
@@ -265,7 +278,7 @@ def build_console(
                           insecure=_cookie_dropped(request))
         try:
             form = await read_form(request)
-        except (FormTooLarge, TimeoutError):
+        except (FormTooLarge, TimeoutError, BadForm):
             return render(request, "refused.html", None, status=400, reason="Bad sign-in form.")
         if not same_origin(request):
             return render(request, "refused.html", None, status=403,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -193,6 +194,7 @@ def build_app(
         return sigv4.verify(signed, keyring.principal, lambda p: p.secret)
 
     return Starlette(
+        middleware=[Middleware(_ConsoleAccessLog)],
         routes=[
             Route("/", operation, methods=["POST"]),
             Route("/health", health, methods=["GET", "HEAD"]),
@@ -202,6 +204,43 @@ def build_app(
             Route("/{path:path}", not_found, methods=["GET", "HEAD", "POST", "PUT", "DELETE"]),
         ]
     )
+
+
+class _ConsoleAccessLog:
+    """One access-log line for each web console request, as for operations: method, path
+    (without the query), status, duration and bytes out."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/console"):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status, sent = 500, 0
+
+        async def sending(message: Any) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            client = scope.get("client")
+            access_log.info("", extra={"fields": {
+                "request_id": str(uuid.uuid4()),
+                "remote": client[0] if client else None,
+                "method": scope["method"],
+                "path": scope["path"][:200],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "bytes_out": sent,
+            }})
 
 
 async def _read_body(request: Request, operation: str | None) -> bytes:
