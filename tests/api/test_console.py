@@ -490,6 +490,14 @@ def test_evaluation_of_an_uploaded_zip_of_people(admin: Any, console: Server,
         z.writestr("pairs.csv", "image_a,image_b,same\n"
                    f"{chosen[0][0].name},{chosen[0][1].name},1\n"
                    f"{chosen[0][0].name},{chosen[1][0].name},0\n")
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
+        for images in chosen:
+            for image in images:
+                z.write(image, image.name)
+        z.writestr("pairs.csv", "a,b,0\n" * 1_000_000)  # 6 MB unpacked, a few KiB packed
+    admin.set_input_files("#pairs", str(tmp_path / "bomb.zip"))
+    admin.click("form:has(#pairs) button")
+    assert "pairs.csv in bomb.zip is over 4 MiB" in admin.inner_text(".error")
     admin.set_input_files("#pairs", str(tmp_path / "listed.zip"))
     admin.click("form:has(#pairs) button")
     assert "listed.zip: 1 genuine and 1 impostor pairs" in admin.inner_text("#h-report")

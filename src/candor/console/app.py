@@ -206,6 +206,12 @@ def build_console(
         """Sign-in required; a POST must carry the session's CSRF token from this origin."""
 
         async def endpoint(request: Request) -> Response:
+            try:
+                return await checked(request)
+            except Exception:  # the session store unreachable, or a bug in a page
+                return failed(request, None)
+
+        async def checked(request: Request) -> Response:
             if sessions is None:
                 return render(request, "no_auth.html", None, status=503)
             who = await signed_in(request)
@@ -241,7 +247,7 @@ def build_console(
             try:
                 return await handler(request, who, form)
             except Exception:
-                return failed(request, who)
+                return failed(request, who)  # keeps the signed-in header on the error page
 
         return endpoint
 

@@ -30,6 +30,7 @@ MAX_IMPOSTOR_PAIRS = 200_000
 MAX_UPLOAD_IMAGES = 500  # about a minute of embedding on 2 cores
 MAX_UPLOAD_UNZIPPED = 256 * 1024 * 1024
 MAX_IMAGE_BYTES = 15 * 1024 * 1024
+MAX_PAIRS_BYTES = 4 * 1024 * 1024
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
 
@@ -278,7 +279,13 @@ def evaluate_upload(rt: Runtime, caller: Caller, name: str, data: bytes) -> dict
             path.write_bytes(body)
             paths[entry.filename] = path
         if pairs_entry is not None:
-            text = archive.read(pairs_entry).decode("utf-8", "replace")
+            with archive.open(pairs_entry) as src:
+                raw = src.read(MAX_PAIRS_BYTES + 1)  # unpacked size, whatever the header says
+            if len(raw) > MAX_PAIRS_BYTES:
+                raise InvalidParameterException(
+                    f"pairs.csv in {name} is over {MAX_PAIRS_BYTES // 2**20} MiB"
+                )
+            text = raw.decode("utf-8", "replace")
             pairs = []
             base = pairs_entry.filename.rpartition("/")[0]
             for row in csv.reader(text.splitlines()):
